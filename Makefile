@@ -1,0 +1,40 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CONFIG ?= config/monitor.toml
+export MONITOR_CORPUS ?= $(abspath ../shared/corpus)
+
+.PHONY: run test lint bench-classifier clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+## run: install and start the daemon with config/monitor.toml (SQLite in data/)
+run: $(VENV)/.installed
+	$(BIN)/monitor --config $(CONFIG) run
+
+## test: install with dev extras, lint, type-check and run the whole suite
+test: $(VENV)/.installed-dev lint
+	$(BIN)/pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check monitor tests bench
+	$(BIN)/ruff format --check monitor tests bench
+	$(BIN)/mypy monitor
+
+## bench-classifier: scoring speed, build/load time and memory of the classifier
+bench-classifier: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.classifier
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

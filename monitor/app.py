@@ -1,0 +1,113 @@
+"""Wiring: settings in, the objects the pipeline and commands need out. No business rules."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from monitor import classify
+from monitor.fetch import Fetcher
+from monitor.pipeline import Stages
+from monitor.settings import Settings
+from monitor.store import FeedDef, Store
+
+MODEL_CHECK_SECONDS = 10.0
+
+log = logging.getLogger(__name__)
+
+
+class ModelHolder:
+    """The current classifier; rebuilt (or loaded from cache) when seeds or judgements change."""
+
+    def __init__(self, *, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self._lock = threading.Lock()
+        self._signature: tuple[object, ...] | None = None
+        self._model: classify.Classifier | None = None
+        self._checked_at = 0.0
+
+    def __call__(self) -> classify.Classifier:
+        with self._lock:
+            if self._model is None or time.monotonic() - self._checked_at > MODEL_CHECK_SECONDS:
+                self._refresh()
+            assert self._model is not None
+            return self._model
+
+    def _refresh(self) -> None:
+        self._checked_at = time.monotonic()
+        examples = judgement_examples(self.store)
+        signature = (_seeds_signature(self.settings.classifier.seeds), tuple(examples))
+        if signature == self._signature:
+            return
+        if self._model is not None:
+            log.info("classify: seeds or judgements changed, loading the new model")
+        self._model = classify.load_classifier(
+            seeds_dir=self.settings.classifier.seeds,
+            judgements=examples,
+            threshold=self.settings.classifier.threshold,
+            cache_dir=self.settings.classifier.cache_dir,
+        )
+        self._signature = signature
+
+
+def judgement_examples(store: Store) -> list[classify.Example]:
+    return [
+        classify.Example(title=a.title, text=a.text, label=j.relevant, source=f"judgement:{a.id}")
+        for j, a in store.judged_articles()
+    ]
+
+
+def _seeds_signature(seeds: Path) -> tuple[tuple[str, float, int], ...]:
+    if not seeds.is_dir():
+        return ()
+    return tuple(
+        (p.name, p.stat().st_mtime, p.stat().st_size)
+        for p in sorted(seeds.iterdir())
+        if p.is_file()
+    )
+
+
+@dataclass
+class App:
+    settings: Settings
+    store: Store
+    fetcher: Fetcher
+    model: ModelHolder
+
+    @property
+    def stages(self) -> Stages:
+        return Stages(store=self.store, fetcher=self.fetcher, classifier=self.model)
+
+    def close(self) -> None:
+        self.fetcher.close()
+        self.store.close()
+
+
+def open_store(settings: Settings) -> Store:
+    store = Store(url=settings.storage.url)
+    store.create_schema()
+    store.sync_config_feeds(
+        [FeedDef(name=f.name, url=f.url, interval_seconds=int(f.interval)) for f in settings.feeds]
+    )
+    return store
+
+
+def build_app(settings: Settings) -> App:
+    store = open_store(settings)
+    fetcher = Fetcher(
+        timeout=settings.fetch.timeout,
+        max_bytes=settings.fetch.max_bytes,
+        max_redirects=settings.fetch.max_redirects,
+        user_agent=settings.fetch.user_agent,
+        allow_private_networks=settings.fetch.allow_private_networks,
+    )
+    return App(
+        settings=settings,
+        store=store,
+        fetcher=fetcher,
+        model=ModelHolder(settings=settings, store=store),
+    )

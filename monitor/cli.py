@@ -1,0 +1,386 @@
+"""The ``monitor`` command: presenting and wiring only; the work happens in the stages."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from monitor import __version__, opml, views
+from monitor.app import App, build_app
+from monitor.errors import ConfigError, MonitorError
+from monitor.settings import FeedSpec, Settings, load_settings, parse_duration, public_view
+
+console = Console()
+log = logging.getLogger("monitor")
+
+app = typer.Typer(
+    help="Watch news feeds and flag articles about Pakistan–Russia relations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+feeds_app = typer.Typer(help="List, add, remove, import and export feeds.", no_args_is_help=True)
+matches_app = typer.Typer(help="Review stored matches.", no_args_is_help=True)
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+app.add_typer(matches_app, name="matches")
+app.add_typer(config_app, name="config")
+
+
+@dataclass
+class State:
+    config: Path | None
+    _settings: Settings | None = None
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+        return self._settings
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"monitor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="Config file [default: $MONITOR_CONFIG or config/monitor.toml]"
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "httpcore", "apscheduler", "trafilatura", "htmldate", "courlan"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    ctx.obj = State(config=config)
+
+
+@contextmanager
+def _app(ctx: typer.Context) -> Iterator[App]:
+    state: State = ctx.obj
+    with _errors():
+        application = build_app(state.settings())
+    try:
+        with _errors():
+            yield application
+    finally:
+        application.close()
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn the monitor's own errors into one clear line and an exit code (2 for config)."""
+    try:
+        yield
+    except ConfigError as exc:
+        _error(str(exc))
+        raise typer.Exit(2) from None
+    except MonitorError as exc:
+        _error(str(exc), hint=exc.hint)
+        raise typer.Exit(1) from None
+
+
+def _error(message: str, *, hint: str = "") -> None:
+    print(f"error: {message}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
+
+
+# -- daemon and polling ---------------------------------------------------------------------
+
+
+@app.command()
+def run(ctx: typer.Context) -> None:
+    """Run the daemon: poll due feeds on schedule until SIGINT/SIGTERM."""
+    from monitor.scheduler import Daemon
+
+    with _app(ctx) as application:
+        feeds = application.store.feeds()
+        log.info(
+            "monitor %s: %d feeds, database %s",
+            __version__,
+            len(feeds),
+            public_view(application.settings)["storage"]["url"],
+        )
+        application.model()  # build or load the classifier before the first poll
+        sched = application.settings.scheduler
+        Daemon(stages=application.stages, workers=sched.workers, tick_seconds=sched.tick).run()
+
+
+@app.command()
+def poll(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="Poll every feed once now (the default).")
+    ] = True,
+    feed: Annotated[
+        str | None, typer.Option("--feed", help="Only the feed with this name.")
+    ] = None,
+) -> None:
+    """Poll feeds once now, ignoring their schedule, and print a summary."""
+    from monitor.scheduler import poll_now
+
+    del once
+    with _app(ctx) as application:
+        targets = [f for f in application.store.feeds() if feed is None or f.name == feed]
+        if not targets:
+            raise ConfigError(
+                f"config: no feed named {feed!r}" if feed else "config: no feeds configured"
+            )
+        application.model()
+        results = list(
+            poll_now(
+                stages=application.stages,
+                feed_ids=[f.id or 0 for f in targets],
+                workers=application.settings.scheduler.workers,
+            )
+        )
+    console.print(views.poll_table(results))
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """Per feed: last poll, HTTP status, errors, next check; and totals."""
+    with _app(ctx) as application:
+        console.print(views.status_table(application.store.feeds(enabled_only=False)))
+        counts = application.store.counts()
+    console.print(" · ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+# -- feeds ----------------------------------------------------------------------------------
+
+
+@feeds_app.command("list")
+def feeds_list(ctx: typer.Context) -> None:
+    """List the feeds being watched."""
+    with _app(ctx) as application:
+        console.print(views.feeds_table(application.store.feeds()))
+
+
+@feeds_app.command("add")
+def feeds_add(
+    ctx: typer.Context,
+    url: str,
+    name: Annotated[str | None, typer.Option(help="Display name [default: the host name].")] = None,
+    interval: Annotated[str, typer.Option(help="Poll interval, e.g. 15m.")] = "15m",
+) -> None:
+    """Add a feed (stored in the database beside the config file's feeds)."""
+    with _app(ctx) as application:
+        spec = _feed_spec(url=url, name=name, interval=interval)
+        application.store.add_feed(
+            name=spec.name, url=spec.url, interval_seconds=int(spec.interval)
+        )
+    console.print(f"added feed {spec.name!r}: {spec.url} every {interval}")
+
+
+def _feed_spec(*, url: str, name: str | None, interval: str) -> FeedSpec:
+    try:
+        return FeedSpec(
+            name=name or urlsplit(url).hostname or url, url=url, interval=parse_duration(interval)
+        )
+    except (ValidationError, ValueError) as exc:
+        raise ConfigError(f"feeds add: {exc}") from None
+
+
+@feeds_app.command("remove")
+def feeds_remove(ctx: typer.Context, name: str) -> None:
+    """Stop watching a feed (its articles stay stored)."""
+    with _app(ctx) as application:
+        feed = application.store.remove_feed(name=name)
+    if feed is None:
+        _error(f"no feed named {name!r}")
+        raise typer.Exit(1)
+    if feed.origin == "config":
+        console.print(f"disabled {name!r}; it comes from the config file, remove it there too")
+    else:
+        console.print(f"removed feed {name!r}")
+
+
+@feeds_app.command("import-opml")
+def feeds_import_opml(
+    ctx: typer.Context,
+    file: Path,
+    interval: Annotated[str, typer.Option(help="Poll interval for the imported feeds.")] = "15m",
+) -> None:
+    """Add every feed listed in an OPML file (skipping ones already present)."""
+    with _app(ctx) as application:
+        known = {f.url for f in application.store.feeds(enabled_only=False)}
+        added = 0
+        for name, url in opml.read_opml(file.read_bytes()):
+            if url in known:
+                continue
+            spec = _feed_spec(url=url, name=name, interval=interval)
+            application.store.add_feed(
+                name=spec.name, url=spec.url, interval_seconds=int(spec.interval)
+            )
+            known.add(url)
+            added += 1
+    console.print(f"imported {added} feeds from {file}")
+
+
+@feeds_app.command("export-opml")
+def feeds_export_opml(ctx: typer.Context) -> None:
+    """Print every watched feed as OPML."""
+    with _app(ctx) as application:
+        sys.stdout.write(opml.write_opml([(f.name, f.url) for f in application.store.feeds()]))
+
+
+# -- matches --------------------------------------------------------------------------------
+
+
+@matches_app.command("list")
+def matches_list(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None, typer.Option(help="Only matches since this date (YYYY-MM-DD).")
+    ] = None,
+    min_score: Annotated[
+        float | None, typer.Option(help="Only matches scoring at least this.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many matches.")] = 50,
+    format: Annotated[
+        views.Format, typer.Option("--format", help="Output format.")
+    ] = views.Format.table,
+) -> None:
+    """List matches, newest first."""
+    with _app(ctx) as application:
+        rows = application.store.matches(
+            since=views.parse_date(since), min_score=min_score, limit=limit
+        )
+    views.print_matches(rows, fmt=format, console=console)
+
+
+@matches_app.command("show")
+def matches_show(ctx: typer.Context, article_id: int) -> None:
+    """Show one article in full, with its score and reasons (ID as listed by `matches list`)."""
+    with _app(ctx) as application:
+        found = application.store.article(article_id)
+    if found is None:
+        _error(f"no article with id {article_id}")
+        raise typer.Exit(1)
+    views.print_article(*found, console=console)
+
+
+# -- classifier -----------------------------------------------------------------------------
+
+
+@app.command()
+def score(
+    ctx: typer.Context,
+    file: Annotated[str | None, typer.Argument(help="Text file to score, or - for stdin.")] = None,
+    jsonl: Annotated[
+        Path | None, typer.Option("--jsonl", help="Score each JSON line's `text` (and `title`).")
+    ] = None,
+    title: Annotated[str, typer.Option(help="Title of the text, when scoring one file.")] = "",
+) -> None:
+    """Score text with the current classifier and threshold; print JSON."""
+    with _app(ctx) as application:
+        classifier = application.model()
+        if jsonl is not None:
+            views.score_jsonl(classifier, source=jsonl, out=sys.stdout)
+            return
+        text = (
+            sys.stdin.read()
+            if file in (None, "-")
+            else Path(str(file)).read_text(encoding="utf-8", errors="replace")
+        )
+        result = classifier.score(title=title, text=text)
+    sys.stdout.write(
+        json.dumps(
+            {"score": result.value, "relevant": result.relevant, "reasons": list(result.reasons)},
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
+
+
+@app.command()
+def label(
+    ctx: typer.Context,
+    article_id: int,
+    judgement: Annotated[views.Judgement, typer.Argument(help="relevant or irrelevant")],
+) -> None:
+    """Store your judgement of an article; `monitor train` learns from it."""
+    with _app(ctx) as application:
+        application.store.set_judgement(
+            article_id=article_id, relevant=judgement is views.Judgement.relevant
+        )
+    console.print(
+        f"article {article_id}: {judgement.value} (run `monitor train` to update the model)"
+    )
+
+
+@app.command()
+def train(ctx: typer.Context) -> None:
+    """Rebuild the model from seed articles and your judgements; print what it learned."""
+    from monitor import classify
+    from monitor.app import judgement_examples
+
+    with _app(ctx) as application:
+        s = application.settings.classifier
+        _model, report = classify.train(
+            seeds_dir=s.seeds,
+            judgements=judgement_examples(application.store),
+            threshold=s.threshold,
+            cache_dir=s.cache_dir,
+        )
+    console.print(report.render(), highlight=False)
+
+
+@app.command("eval")
+def eval_command(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSON lines with `text`, `label` and optional `title`, `id`, `borderline`."
+        ),
+    ],
+) -> None:
+    """Evaluate the classifier on labelled JSON lines: precision, recall, F1, mistakes."""
+    from monitor.classify.evaluate import evaluate
+
+    with _app(ctx) as application:
+        rows = views.read_jsonl(file)
+        report = evaluate(classifier=application.model(), rows=rows)
+    console.print(report.render(), highlight=False)
+
+
+# -- configuration --------------------------------------------------------------------------
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context) -> None:
+    """Print the effective settings (file + environment), secrets masked."""
+    state: State = ctx.obj
+    with _errors():
+        settings = state.settings()
+    sys.stdout.write(json.dumps(public_view(settings), indent=2) + "\n")
+
+
+def main() -> None:
+    app(prog_name="monitor")

@@ -1,0 +1,79 @@
+"""Typed errors, one subtree per stage. Each explains itself and carries a hint for the operator.
+
+    MonitorError
+    ├── ConfigError              invalid or missing configuration (exit code 2)
+    ├── FetchError               anything that kept us from getting a response body
+    │   ├── BlockedURLError      scheme not allowed, or host resolves to a private address
+    │   ├── FetchTimeoutError    connect/read timeout, or the whole transfer took too long
+    │   ├── NetworkError         DNS failure, refused or reset connection, protocol error
+    │   ├── TooManyRedirectsError
+    │   ├── TooLargeError        body larger than fetch.max_bytes
+    │   └── HTTPStatusError      the server answered 4xx/5xx (carries status, Retry-After)
+    ├── FeedError
+    │   └── NotAFeedError        the body is not RSS/Atom (HTML page, garbage, empty)
+    └── StoreError               the database refused or is unreachable
+
+Stages raise these; the pipeline records ``str(exc)`` on the feed row; the CLI prints
+``exc.hint`` where there is one.
+"""
+
+from __future__ import annotations
+
+
+class MonitorError(Exception):
+    """Base class of every error the monitor raises on purpose."""
+
+    hint: str = ""
+
+
+class ConfigError(MonitorError):
+    hint = "check the configuration file and MONITOR_* environment variables"
+
+
+class FetchError(MonitorError):
+    """A URL could not be fetched."""
+
+    hint = "the feed will be retried later with back-off"
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(f"{message} ({url})")
+        self.url = url
+
+
+class BlockedURLError(FetchError):
+    hint = "set fetch.allow_private_networks = true to allow private and loopback addresses"
+
+
+class FetchTimeoutError(FetchError):
+    hint = "the server is slow or unreachable; raise fetch.timeout if it is just slow"
+
+
+class NetworkError(FetchError):
+    pass
+
+
+class TooManyRedirectsError(FetchError):
+    pass
+
+
+class TooLargeError(FetchError):
+    hint = "raise fetch.max_bytes if this source really publishes such large documents"
+
+
+class HTTPStatusError(FetchError):
+    def __init__(self, *, url: str, status: int, retry_after: float | None = None) -> None:
+        super().__init__(f"HTTP {status}", url=url)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class FeedError(MonitorError):
+    hint = "check that the feed URL points at an RSS or Atom document"
+
+
+class NotAFeedError(FeedError):
+    pass
+
+
+class StoreError(MonitorError):
+    hint = "check storage.url and that the database is reachable"

@@ -1,0 +1,133 @@
+"""Database tables (SQLModel) and the small frozen records passed between stages. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+MAX_BACKOFF = timedelta(hours=24)
+MIN_INTERVAL = timedelta(minutes=1)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- tables -------------------------------------------------------------------------------
+
+
+class Feed(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True)
+    url: str = Field(unique=True)
+    interval_seconds: int = 900
+    origin: str = "config"  # "config" (from monitor.toml) or "cli" (feeds add / import-opml)
+    enabled: bool = True
+    etag: str | None = None
+    last_modified: str | None = None
+    next_check_at: datetime = Field(default_factory=utcnow, index=True)
+    last_polled_at: datetime | None = None
+    last_status: int | None = None
+    error_count: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Article(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("feed_id", "entry_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(foreign_key="feed.id", index=True)
+    entry_key: str
+    canonical_url: str = Field(unique=True)
+    url: str
+    title: str = ""
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    author: str | None = None
+    published: datetime | None = None
+    fetched_at: datetime = Field(default_factory=utcnow, index=True)
+    language: str | None = None
+    extraction: str = "trafilatura"  # or "feed-summary" when the page could not be used
+    extraction_error: str | None = None
+    score: float = 0.0
+    relevant: bool = False
+    reasons: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+
+
+class Match(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", unique=True)
+    score: float
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Judgement(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", unique=True)
+    relevant: bool
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- records passed between stages --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    url: str
+    status: int
+    content: bytes = b""
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    max_age: float | None = None
+    not_modified: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    key: str
+    link: str | None
+    canonical_url: str | None
+    title: str = ""
+    summary: str = ""
+    published: datetime | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str
+    entries: tuple[Entry, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    text: str
+    title: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    language: str | None = None
+
+
+# --- polling schedule (state lives on the feed row) ---------------------------------------
+
+
+def next_check_after_success(
+    *, now: datetime, interval: timedelta, max_age: float | None = None
+) -> datetime:
+    """The feed's own interval, stretched when the server says its content stays fresh longer."""
+    wait = max(interval, timedelta(seconds=max_age or 0))
+    return now + min(wait, MAX_BACKOFF)
+
+
+def next_check_after_failure(
+    *, now: datetime, interval: timedelta, error_count: int, retry_after: float | None = None
+) -> datetime:
+    """Exponential back-off from the feed interval, capped at a day; Retry-After wins if later."""
+    exponent = min(max(error_count - 1, 0), 16)
+    wait = min(max(interval, MIN_INTERVAL) * (2**exponent), MAX_BACKOFF)
+    if retry_after is not None:
+        wait = max(wait, min(timedelta(seconds=retry_after), MAX_BACKOFF))
+    return now + wait

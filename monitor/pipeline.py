@@ -1,0 +1,179 @@
+"""The one function that polls one feed, stage by stage. The daemon and ``poll --once`` share it.
+
+load feed row → conditional GET → not modified? reschedule, done
+→ parse → keep only entries storage has never seen → for each: fetch page, extract
+(or fall back to the feed summary), score → store article (+ match) → reset the error count
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from monitor import extract, feeds
+from monitor.classify import Classifier
+from monitor.errors import FetchError, HTTPStatusError, MonitorError
+from monitor.fetch import Fetcher
+from monitor.models import Article, Entry, Extracted, Feed, Response, utcnow
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Stages:
+    """What the pipeline needs, built once at the edge and passed in."""
+
+    store: Store
+    fetcher: Fetcher
+    classifier: Callable[[], Classifier]
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    feed: str
+    outcome: str  # "ok", "not-modified", "error", "stopped"
+    http_status: int | None = None
+    new: int = 0
+    matches: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def _never() -> bool:
+    return False
+
+
+def poll_feed(
+    *, feed_id: int, stages: Stages, should_stop: Callable[[], bool] = _never
+) -> PollResult:
+    started = time.monotonic()
+    feed = stages.store.feed(feed_id)
+    try:
+        response = stages.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        if response.not_modified:
+            _record_success(stages, feed, response)
+            return _done(feed, "not-modified", started, http_status=304)
+        parsed = feeds.parse_feed(
+            content=response.content, content_type=response.content_type, url=response.url
+        )
+    except MonitorError as exc:
+        return _record_failure(stages, feed, exc, started)
+    entries = stages.store.new_entries(feed_id=feed_id, entries=parsed.entries)
+    classifier = stages.classifier()
+    matches = 0
+    for entry in entries:
+        if should_stop():
+            return _done(feed, "stopped", started, http_status=response.status, new=len(entries))
+        article = _process_entry(entry, feed=feed, stages=stages, classifier=classifier)
+        matches += stages.store.save_article(article=article) is not None
+    _record_success(stages, feed, response)
+    return _done(
+        feed, "ok", started, http_status=response.status, new=len(entries), matches=matches
+    )
+
+
+def _process_entry(entry: Entry, *, feed: Feed, stages: Stages, classifier: Classifier) -> Article:
+    """Fetch and extract the linked page, falling back to the entry's own title and summary."""
+    extracted, error = _fetch_and_extract(entry, fetcher=stages.fetcher)
+    if extracted is not None:
+        title, text, method = extracted.title or entry.title, extracted.text, "trafilatura"
+    else:
+        title, text, method = entry.title, extract.html_to_text(entry.summary), "feed-summary"
+    score = classifier.score(title=title, text=text)
+    return Article(
+        feed_id=feed.id or 0,
+        entry_key=entry.key,
+        canonical_url=entry.canonical_url or entry.key,
+        url=entry.link or "",
+        title=title,
+        text=text,
+        author=(extracted.author if extracted else None) or entry.author,
+        published=entry.published or (extracted.published if extracted else None),
+        language=extracted.language if extracted else None,
+        extraction=method,
+        extraction_error=error,
+        score=score.value,
+        relevant=score.relevant,
+        reasons=json.dumps(list(score.reasons)),
+    )
+
+
+def _fetch_and_extract(entry: Entry, *, fetcher: Fetcher) -> tuple[Extracted | None, str | None]:
+    if not entry.link:
+        return None, "entry has no link"
+    try:
+        page = fetcher.fetch(entry.link)
+    except FetchError as exc:
+        log.info(
+            "extract: article page unavailable, using feed summary: %s",
+            exc,
+            extra={"url": entry.link},
+        )
+        return None, str(exc)
+    extracted = extract.extract_article(html=page.content, url=page.url)
+    return extracted, None if extracted else "no article text found on the page"
+
+
+def _record_success(stages: Stages, feed: Feed, response: Response) -> None:
+    stages.store.record_success(
+        feed_id=feed.id or 0,
+        status=response.status,
+        etag=response.etag,
+        last_modified=response.last_modified,
+        max_age=response.max_age,
+        now=utcnow(),
+    )
+
+
+def _record_failure(stages: Stages, feed: Feed, exc: MonitorError, started: float) -> PollResult:
+    status = exc.status if isinstance(exc, HTTPStatusError) else None
+    retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
+    row = stages.store.record_failure(
+        feed_id=feed.id or 0, error=str(exc), status=status, retry_after=retry_after, now=utcnow()
+    )
+    log.warning(
+        "poll: %s failed (%d in a row, next try %s UTC): %s",
+        feed.name,
+        row.error_count,
+        row.next_check_at.strftime("%H:%M:%S"),
+        exc,
+        extra={"feed": feed.name, "error_count": row.error_count},
+    )
+    return _done(feed, "error", started, http_status=status, error=str(exc))
+
+
+def _done(
+    feed: Feed,
+    outcome: str,
+    started: float,
+    *,
+    http_status: int | None = None,
+    new: int = 0,
+    matches: int = 0,
+    error: str | None = None,
+) -> PollResult:
+    result = PollResult(
+        feed=feed.name,
+        outcome=outcome,
+        http_status=http_status,
+        new=new,
+        matches=matches,
+        seconds=time.monotonic() - started,
+        error=error,
+    )
+    if outcome != "error":
+        log.info(
+            "poll: %s %s status=%s new=%d matches=%d in %.2fs",
+            feed.name,
+            outcome,
+            http_status,
+            new,
+            matches,
+            result.seconds,
+            extra={"feed": feed.name, "new": new, "matches": matches},
+        )
+    return result

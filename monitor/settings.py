@@ -1,0 +1,180 @@
+"""One validated settings object: ``config/monitor.toml`` overridden by ``MONITOR_*`` variables.
+
+Environment names are ``MONITOR_<SECTION>_<KEY>``, e.g. ``MONITOR_STORAGE_URL``,
+``MONITOR_FETCH_TIMEOUT``, ``MONITOR_CLASSIFIER_THRESHOLD``; ``MONITOR_ALLOW_PRIVATE_NETWORKS``
+is a shortcut for ``MONITOR_FETCH_ALLOW_PRIVATE_NETWORKS``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from monitor import PROJECT_URL, __version__
+from monitor.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/monitor.toml")
+DEFAULT_USER_AGENT = f"monitor/{__version__} (+{PROJECT_URL})"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: Any) -> float:
+    """'20s', '15m', '1.5h', '2d', or a number of seconds -> seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"invalid duration {value!r}: use a number with s, m, h or d, e.g. '15m'")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+
+
+class StorageSettings(BaseModel):
+    url: str = "sqlite:///data/monitor.db"
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except Exception as exc:
+            raise ValueError(f"not a database URL: {exc}") from None
+        return value
+
+
+class ClassifierSettings(BaseModel):
+    threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    seeds: Path = Path("seed_articles")
+    cache_dir: Path = Path("data/model")
+
+
+class FetchSettings(BaseModel):
+    timeout: Duration = 20.0
+    max_bytes: int = Field(default=5_000_000, gt=0)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    user_agent: str = DEFAULT_USER_AGENT
+    allow_private_networks: bool = False
+
+
+class SchedulerSettings(BaseModel):
+    tick: Duration = 5.0
+    workers: int = Field(default=4, ge=1, le=64)
+
+
+class FeedSpec(BaseModel):
+    name: str = Field(min_length=1)
+    url: str
+    interval: Duration = 900.0
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"feed URL must be http(s)://host/..., got {value!r}")
+        return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MONITOR_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="forbid",
+    )
+
+    storage: StorageSettings = StorageSettings()
+    classifier: ClassifierSettings = ClassifierSettings()
+    fetch: FetchSettings = FetchSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    feeds: list[FeedSpec] = []
+
+    @field_validator("feeds")
+    @classmethod
+    def _unique_feeds(cls, feeds: list[FeedSpec]) -> list[FeedSpec]:
+        for attr in ("name", "url"):
+            values = [getattr(f, attr) for f in feeds]
+            dupes = sorted({v for v in values if values.count(v) > 1})
+            if dupes:
+                raise ValueError(f"duplicate feed {attr}: {', '.join(dupes)}")
+        return feeds
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file (the file's values arrive as init arguments).
+        return (env_settings, init_settings)
+
+
+def config_path(explicit: Path | None = None) -> Path:
+    if explicit is not None:
+        return explicit
+    return Path(os.environ.get("MONITOR_CONFIG", DEFAULT_CONFIG))
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the TOML file (if it exists), apply the environment, validate once."""
+    path = config_path(path)
+    data = _read_toml(path)
+    shortcut = os.environ.get("MONITOR_ALLOW_PRIVATE_NETWORKS")
+    if shortcut is not None:
+        data.setdefault("fetch", {})["allow_private_networks"] = shortcut
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        if path == DEFAULT_CONFIG or "MONITOR_CONFIG" not in os.environ:
+            return {}
+        raise ConfigError(f"config: file not found: {path}")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config: {path}: not valid TOML: {exc}") from None
+
+
+def _describe(exc: ValidationError, path: Path) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"config: {key}: {message} (in {path} or MONITOR_* environment)")
+    return "\n".join(lines)
+
+
+def mask_url(url: str) -> str:
+    """A URL with its password (and any user info) hidden, for display."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        parts = urlsplit(url)
+        if parts.password:
+            return url.replace(parts.password, "***")
+        return url
+
+
+def public_view(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, secrets masked."""
+    data = settings.model_dump(mode="json")
+    data["storage"]["url"] = mask_url(settings.storage.url)
+    return data

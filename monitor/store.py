@@ -1,0 +1,341 @@
+"""All SQL and sessions: feeds and their polling state, which entries are new, articles, matches.
+
+SQLite (the default) runs in WAL mode; write transactions start with ``BEGIN IMMEDIATE`` and are
+serialised within the process, so concurrent pollers never hit "database is locked".
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event, func
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, SQLModel, col, create_engine, select
+
+from monitor.errors import StoreError
+from monitor.models import (
+    Article,
+    Entry,
+    Feed,
+    Judgement,
+    Match,
+    next_check_after_failure,
+    next_check_after_success,
+    utcnow,
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True, slots=True)
+class FeedDef:
+    name: str
+    url: str
+    interval_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRow:
+    match: Match
+    article: Article
+    feed: Feed
+
+
+class Store:
+    def __init__(self, *, url: str, engine: Engine | None = None) -> None:
+        self.url = url
+        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        self.engine = engine or _make_engine(url)
+        self._write_lock = threading.Lock()
+
+    def create_schema(self) -> None:
+        with self._translate():
+            SQLModel.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- sessions -------------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with self._translate(), Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        engine = self.engine.execution_options(sqlite_immediate=True)
+        with self._write_lock, self._translate(), Session(engine, expire_on_commit=False) as s:
+            yield s
+            s.commit()
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as exc:
+            raise StoreError(f"store: database error: {exc.orig}") from exc
+
+    # -- feeds ----------------------------------------------------------------------------
+
+    def sync_config_feeds(self, feeds: Sequence[FeedDef]) -> None:
+        """Make the config file's feeds exist (by URL); disable config feeds no longer listed."""
+        wanted = {f.url: f for f in feeds}
+        with self._write() as s:
+            existing = {f.url: f for f in s.exec(select(Feed)).all()}
+            for url, spec in wanted.items():
+                _upsert_config_feed(s, existing.get(url), spec)
+            for url, row in existing.items():
+                if row.origin == "config" and url not in wanted:
+                    row.enabled = False
+                    s.add(row)
+
+    def add_feed(self, *, name: str, url: str, interval_seconds: int) -> Feed:
+        feed = Feed(name=name, url=url, interval_seconds=interval_seconds, origin="cli")
+        try:
+            with self._write() as s:
+                s.add(feed)
+        except IntegrityError as exc:
+            raise StoreError(f"store: a feed named {name!r} or with URL {url} exists") from exc
+        return feed
+
+    def remove_feed(self, *, name: str) -> Feed | None:
+        with self._write() as s:
+            feed = s.exec(select(Feed).where(Feed.name == name)).first()
+            if feed is not None:
+                feed.enabled = False
+                s.add(feed)
+            return feed
+
+    def feeds(self, *, enabled_only: bool = True) -> list[Feed]:
+        with self._read() as s:
+            query = select(Feed).order_by(col(Feed.name))
+            if enabled_only:
+                query = query.where(col(Feed.enabled).is_(True))
+            return list(s.exec(query).all())
+
+    def feed(self, feed_id: int) -> Feed:
+        with self._read() as s:
+            feed = s.get(Feed, feed_id)
+        if feed is None:
+            raise StoreError(f"store: no feed with id {feed_id}")
+        return feed
+
+    def due_feeds(self, *, now: datetime) -> list[Feed]:
+        with self._read() as s:
+            query = (
+                select(Feed)
+                .where(col(Feed.enabled).is_(True), col(Feed.next_check_at) <= now)
+                .order_by(col(Feed.next_check_at))
+            )
+            return list(s.exec(query).all())
+
+    # -- polling state, on the feed row ---------------------------------------------------
+
+    def record_success(
+        self,
+        *,
+        feed_id: int,
+        status: int,
+        etag: str | None,
+        last_modified: str | None,
+        max_age: float | None,
+        now: datetime,
+    ) -> None:
+        with self._write() as s:
+            feed = _get_feed(s, feed_id)
+            feed.etag = etag or feed.etag
+            feed.last_modified = last_modified or feed.last_modified
+            feed.last_status = status
+            feed.last_polled_at = now
+            feed.error_count = 0
+            feed.last_error = None
+            feed.next_check_at = next_check_after_success(
+                now=now, interval=timedelta(seconds=feed.interval_seconds), max_age=max_age
+            )
+            s.add(feed)
+
+    def record_failure(
+        self,
+        *,
+        feed_id: int,
+        error: str,
+        status: int | None,
+        retry_after: float | None,
+        now: datetime,
+    ) -> Feed:
+        with self._write() as s:
+            feed = _get_feed(s, feed_id)
+            feed.error_count += 1
+            feed.last_error = error
+            feed.last_status = status
+            feed.last_polled_at = now
+            feed.next_check_at = next_check_after_failure(
+                now=now,
+                interval=timedelta(seconds=feed.interval_seconds),
+                error_count=feed.error_count,
+                retry_after=retry_after,
+            )
+            s.add(feed)
+            return feed
+
+    # -- articles -------------------------------------------------------------------------
+
+    def new_entries(self, *, feed_id: int, entries: Sequence[Entry]) -> list[Entry]:
+        """Entries never stored before: not by this feed's key, nor by canonical URL anywhere."""
+        keys = {e.key for e in entries}
+        urls = {e.canonical_url for e in entries if e.canonical_url}
+        with self._read() as s:
+            seen_keys = set(
+                s.exec(
+                    select(Article.entry_key).where(
+                        Article.feed_id == feed_id, col(Article.entry_key).in_(keys)
+                    )
+                ).all()
+            )
+            seen_urls = set(
+                s.exec(
+                    select(Article.canonical_url).where(col(Article.canonical_url).in_(urls))
+                ).all()
+            )
+        fresh: list[Entry] = []
+        for entry in entries:
+            if entry.key in seen_keys or (entry.canonical_url or entry.key) in seen_urls:
+                continue
+            seen_keys.add(entry.key)
+            seen_urls.add(entry.canonical_url or entry.key)
+            fresh.append(entry)
+        return fresh
+
+    def save_article(self, *, article: Article) -> Match | None:
+        """Store the article and, when the classifier found it relevant, its match.
+
+        Returns the match created, or ``None``. An article that another poller stored first is
+        skipped silently (it is the same article).
+        """
+        try:
+            with self._write() as s:
+                s.add(article)
+                s.flush()
+                if not article.relevant or article.id is None:
+                    return None
+                match = Match(article_id=article.id, score=article.score)
+                s.add(match)
+                return match
+        except IntegrityError:
+            return None
+
+    def article(self, article_id: int) -> tuple[Article, Feed, Judgement | None] | None:
+        with self._read() as s:
+            article = s.get(Article, article_id)
+            if article is None:
+                return None
+            judgement = s.exec(select(Judgement).where(Judgement.article_id == article_id)).first()
+            return article, _get_feed(s, article.feed_id), judgement
+
+    def matches(
+        self, *, since: datetime | None = None, min_score: float | None = None, limit: int = 50
+    ) -> list[MatchRow]:
+        query = (
+            select(Match, Article, Feed)
+            .join(Article, col(Article.id) == Match.article_id)
+            .join(Feed, col(Feed.id) == Article.feed_id)
+            .order_by(col(Match.created_at).desc(), col(Match.id).desc())
+            .limit(limit)
+        )
+        if since is not None:
+            query = query.where(col(Match.created_at) >= since)
+        if min_score is not None:
+            query = query.where(col(Match.score) >= min_score)
+        with self._read() as s:
+            return [MatchRow(match=m, article=a, feed=f) for m, a, f in s.exec(query).all()]
+
+    def counts(self) -> dict[str, int]:
+        with self._read() as s:
+            return {
+                name: int(s.exec(select(func.count()).select_from(table)).one())
+                for name, table in (
+                    ("feeds", Feed),
+                    ("articles", Article),
+                    ("matches", Match),
+                    ("judgements", Judgement),
+                )
+            }
+
+    # -- judgements -----------------------------------------------------------------------
+
+    def set_judgement(self, *, article_id: int, relevant: bool) -> Judgement:
+        with self._write() as s:
+            if s.get(Article, article_id) is None:
+                raise StoreError(f"store: no article with id {article_id}")
+            row = s.exec(select(Judgement).where(Judgement.article_id == article_id)).first()
+            row = row or Judgement(article_id=article_id, relevant=relevant)
+            row.relevant = relevant
+            row.created_at = utcnow()
+            s.add(row)
+            return row
+
+    def judged_articles(self) -> list[tuple[Judgement, Article]]:
+        query = select(Judgement, Article).join(Article, col(Article.id) == Judgement.article_id)
+        with self._read() as s:
+            return [(j, a) for j, a in s.exec(query.order_by(col(Judgement.id))).all()]
+
+
+def reasons_of(article: Article) -> list[str]:
+    try:
+        value: Any = json.loads(article.reasons or "[]")
+    except ValueError:
+        return []
+    return [str(r) for r in value] if isinstance(value, list) else []
+
+
+def _get_feed(s: Session, feed_id: int) -> Feed:
+    feed = s.get(Feed, feed_id)
+    if feed is None:
+        raise StoreError(f"store: no feed with id {feed_id}")
+    return feed
+
+
+def _upsert_config_feed(s: Session, row: Feed | None, spec: FeedDef) -> None:
+    if row is None:
+        row = Feed(name=spec.name, url=spec.url, origin="config")
+    elif row.origin == "config":
+        row.name = spec.name
+    row.interval_seconds = spec.interval_seconds
+    row.enabled = True
+    s.add(row)
+
+
+def _make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event emit BEGIN
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    immediate = conn.get_execution_options().get("sqlite_immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

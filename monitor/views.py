@@ -1,0 +1,199 @@
+"""Terminal and file renderings of results: tables, JSON, CSV. Presentation only."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from monitor.classify import Classifier
+from monitor.errors import ConfigError
+from monitor.models import Article, Feed, utcnow
+from monitor.models import Judgement as JudgementRow
+from monitor.pipeline import PollResult
+from monitor.store import MatchRow, reasons_of
+
+
+class Format(enum.StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Judgement(enum.StrEnum):
+    relevant = "relevant"
+    irrelevant = "irrelevant"
+
+
+def parse_date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--since: expected a date like 2025-01-31, got {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _ago(when: datetime | None) -> str:
+    if when is None:
+        return "never"
+    seconds = int((utcnow() - when).total_seconds())
+    suffix = "ago" if seconds >= 0 else "from now"
+    seconds = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} {suffix}"
+    return f"{seconds}s {suffix}"
+
+
+def poll_table(results: Sequence[PollResult]) -> Table:
+    table = Table(title="Poll summary")
+    for column in ("feed", "outcome", "HTTP", "new", "matches", "seconds", "error"):
+        table.add_column(column)
+    for r in sorted(results, key=lambda r: r.feed):
+        table.add_row(
+            r.feed,
+            r.outcome,
+            str(r.http_status or "-"),
+            str(r.new),
+            str(r.matches),
+            f"{r.seconds:.1f}",
+            r.error or "",
+        )
+    ok = sum(r.outcome != "error" for r in results)
+    table.caption = (
+        f"{ok}/{len(results)} feeds polled, {sum(r.new for r in results)} new articles, "
+        f"{sum(r.matches for r in results)} matches"
+    )
+    return table
+
+
+def status_table(feeds: Sequence[Feed]) -> Table:
+    table = Table(title="Feeds")
+    for column in ("feed", "state", "last poll", "HTTP", "errors", "next check", "last error"):
+        table.add_column(column)
+    for f in feeds:
+        state = "disabled" if not f.enabled else ("failing" if f.error_count else "ok")
+        table.add_row(
+            f.name,
+            state,
+            _ago(f.last_polled_at),
+            str(f.last_status or "-"),
+            str(f.error_count),
+            _ago(f.next_check_at),
+            (f.last_error or "")[:80],
+        )
+    return table
+
+
+def feeds_table(feeds: Sequence[Feed]) -> Table:
+    table = Table(title=f"{len(feeds)} feeds")
+    for column in ("name", "url", "interval", "from"):
+        table.add_column(column)
+    for f in feeds:
+        table.add_row(f.name, f.url, f"{f.interval_seconds // 60}m", f.origin)
+    return table
+
+
+def match_record(row: MatchRow) -> dict[str, Any]:
+    a = row.article
+    return {
+        "id": a.id,
+        "match_id": row.match.id,
+        "url": a.url,
+        "title": a.title,
+        "source": row.feed.name,
+        "published": a.published.isoformat() if a.published else None,
+        "score": round(row.match.score, 4),
+        "matched_at": row.match.created_at.isoformat(),
+        "reasons": reasons_of(a),
+    }
+
+
+def print_matches(rows: Sequence[MatchRow], *, fmt: Format, console: Console) -> None:
+    records = [match_record(r) for r in rows]
+    if fmt is Format.json:
+        console.file.write(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+    elif fmt is Format.csv:
+        _write_csv(records, out=console.file)
+    else:
+        console.print(_matches_table(records))
+
+
+def _write_csv(records: Sequence[dict[str, Any]], *, out: IO[str]) -> None:
+    fields = ["id", "url", "title", "source", "published", "score", "matched_at", "reasons"]
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    for r in records:
+        writer.writerow({**r, "reasons": "; ".join(r["reasons"])})
+
+
+def _matches_table(records: Sequence[dict[str, Any]]) -> Table:
+    table = Table(title=f"{len(records)} matches")
+    for column in ("id", "score", "source", "title", "matched"):
+        table.add_column(column)
+    for r in records:
+        table.add_row(
+            str(r["id"]), f"{r['score']:.2f}", r["source"], r["title"][:70], r["matched_at"][:16]
+        )
+    return table
+
+
+def print_article(
+    article: Article, feed: Feed, judgement: JudgementRow | None, *, console: Console
+) -> None:
+    console.print(f"[bold]{article.title}[/bold]", highlight=False)
+    console.print(
+        f"{article.url}\nsource: {feed.name} · published: {article.published or '-'} · "
+        f"fetched: {article.fetched_at:%Y-%m-%d %H:%M} · extraction: {article.extraction}",
+        highlight=False,
+        markup=False,
+    )
+    verdict = "relevant" if article.relevant else "not relevant"
+    judged = (
+        f" · your judgement: {'relevant' if judgement.relevant else 'irrelevant'}"
+        if judgement
+        else ""
+    )
+    console.print(f"score {article.score:.3f} ({verdict}){judged}", highlight=False, markup=False)
+    for reason in reasons_of(article):
+        console.print(f"  - {reason}", highlight=False, markup=False)
+    console.print()
+    console.print(article.text, highlight=False, markup=False)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for number, line in enumerate(_lines(path), start=1):
+        try:
+            rows.append(json.loads(line))
+        except ValueError as exc:
+            raise ConfigError(f"{path}:{number}: not valid JSON: {exc}") from None
+    return rows
+
+
+def _lines(path: Path) -> Iterable[str]:
+    with path.open(encoding="utf-8") as handle:
+        yield from (line for line in handle if line.strip())
+
+
+def score_jsonl(classifier: Classifier, *, source: Path, out: IO[str]) -> None:
+    """Each input object written back with ``score`` and ``relevant`` added, in order."""
+    for row in read_jsonl(source):
+        result = classifier.score(
+            title=str(row.get("title") or ""), text=str(row.get("text") or "")
+        )
+        out.write(
+            json.dumps(
+                {**row, "score": result.value, "relevant": result.relevant}, ensure_ascii=False
+            )
+            + "\n"
+        )

@@ -1,0 +1,97 @@
+"""Shared fixtures: a real local HTTP server, the corpus, settings on a temporary database."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from monitor.app import App, build_app
+from monitor.settings import Settings
+from tests.httpserver import FeedServer, Item, Route, html_page, rss
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seed_articles"
+
+
+def corpus_dir() -> Path:
+    return Path(os.environ.get("MONITOR_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+@pytest.fixture
+def corpus() -> Path:
+    path = corpus_dir()
+    if not (path / "aeb" / "html").is_dir():
+        pytest.skip(f"corpus not found at {path} (set MONITOR_CORPUS to ../shared/corpus)")
+    return path
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str
+    title: str
+    body: bytes
+
+
+def aeb_pages(corpus: Path, *, limit: int) -> list[Page]:
+    truth = json.loads((corpus / "aeb" / "ground-truth.json").read_text(encoding="utf-8"))
+    pages = []
+    for key in sorted(truth)[:limit]:
+        body = gzip.decompress((corpus / "aeb" / "html" / f"{key}.html.gz").read_bytes())
+        pages.append(Page(path=f"/aeb/{key}.html", title=key[:12], body=body))
+    return pages
+
+
+def seed_pages() -> list[Page]:
+    pages = []
+    for path in sorted(SEEDS.glob("*.txt")):
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        title = max(lines[:4], key=len)
+        pages.append(Page(path=f"/seed/{path.stem}.html", title=title,
+                          body=html_page(title=title, text="\n".join(lines))))
+    return pages
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    srv = FeedServer().start()
+    yield srv
+    srv.stop()
+
+
+def publish(server: FeedServer, *, feed_path: str, pages: list[Page], etag: str | None = "v1") -> str:
+    """Serve ``pages`` and a feed at ``feed_path`` linking to them; return the feed URL."""
+    for page in pages:
+        server.routes[page.path] = Route(body=page.body, content_type="text/html; charset=utf-8")
+    items = [Item(title=p.title, link=server.url(p.path), guid=None) for p in pages]
+    server.routes[feed_path] = Route(body=rss(items), etag=etag)
+    return server.url(feed_path)
+
+
+def make_settings(tmp_path: Path, *, feeds: list[dict[str, object]], **fetch: object) -> Settings:
+    return Settings(
+        storage={"url": f"sqlite:///{tmp_path / 'monitor.db'}"},
+        classifier={"seeds": str(SEEDS), "cache_dir": str(tmp_path / "model")},
+        fetch={"timeout": 3, "allow_private_networks": True, **fetch},
+        scheduler={"tick": 0.2, "workers": 4},
+        feeds=feeds,
+    )
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[object]:
+    apps: list[App] = []
+
+    def factory(*, feeds: list[dict[str, object]], **fetch: object) -> App:
+        application = build_app(make_settings(tmp_path, feeds=feeds, **fetch))
+        apps.append(application)
+        return application
+
+    yield factory
+    for application in apps:
+        application.close()
