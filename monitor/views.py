@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from monitor.classify import Classifier
@@ -150,7 +151,7 @@ def _matches_table(records: Sequence[dict[str, Any]]) -> Table:
 def print_article(
     article: Article, feed: Feed, judgement: JudgementRow | None, *, console: Console
 ) -> None:
-    console.print(f"[bold]{article.title}[/bold]", highlight=False)
+    console.print(f"[bold]{escape(article.title)}[/bold]", highlight=False, soft_wrap=True)
     console.print(
         f"{article.url}\nsource: {feed.name} · published: {article.published or '-'} · "
         f"fetched: {article.fetched_at:%Y-%m-%d %H:%M} · extraction: {article.extraction}",
@@ -163,11 +164,16 @@ def print_article(
         if judgement
         else ""
     )
-    console.print(f"score {article.score:.3f} ({verdict}){judged}", highlight=False, markup=False)
+    console.print(
+        f"score {article.score:.3f} ({verdict}){judged}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
     for reason in reasons_of(article):
-        console.print(f"  - {reason}", highlight=False, markup=False)
+        console.print(f"  - {reason}", highlight=False, markup=False, soft_wrap=True)
     console.print()
-    console.print(article.text, highlight=False, markup=False)
+    console.print(article.text, highlight=False, markup=False, soft_wrap=True)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -64,17 +64,19 @@ def test_second_poll_answered_304_fetches_no_article(
     assert server.requests[-1].headers.get("If-None-Match") == "v1"
 
 
-def test_tracking_parameter_variants_are_stored_once(
-    server: FeedServer, make_app: MakeApp
-) -> None:
+def test_tracking_parameter_variants_are_stored_once(server: FeedServer, make_app: MakeApp) -> None:
     page = seed_pages()[0]
     server.routes[page.path] = Route(body=page.body, content_type="text/html")
     variants = ["", "?utm_source=twitter", "?utm_medium=rss&fbclid=abc", "#comments", "?gclid=x"]
     items = [Item(title=page.title, link=server.url(page.path) + v) for v in variants]
     server.routes["/a.xml"] = Route(body=rss(items[:3]))
     server.routes["/b.xml"] = Route(body=rss(items[3:]))
-    app = make_app(feeds=[{"name": "A", "url": server.url("/a.xml")},
-                          {"name": "B", "url": server.url("/b.xml")}])
+    app = make_app(
+        feeds=[
+            {"name": "A", "url": server.url("/a.xml")},
+            {"name": "B", "url": server.url("/b.xml")},
+        ]
+    )
 
     poll_feed(feed_id=_feed(app, "A").id or 0, stages=app.stages)
     poll_feed(feed_id=_feed(app, "B").id or 0, stages=app.stages)
@@ -87,8 +89,11 @@ FAILURES = [
     # (name, route or None for a dead port, expected words in the error)
     ("http-500", Route(status=500, body=b"oops", content_type="text/plain"), "HTTP 500"),
     ("timeout", Route(body=rss([]), delay=2.0), "timed out"),
-    ("not-a-feed", Route(body=b"<html><body><p>Hello</p></body></html>", content_type="text/html"),
-     "not an RSS or Atom"),
+    (
+        "not-a-feed",
+        Route(body=b"<html><body><p>Hello</p></body></html>", content_type="text/html"),
+        "not an RSS or Atom",
+    ),
     ("oversized", Route(body=b"<rss>" + b" " * 20_000 + b"</rss>"), "over the 10000-byte limit"),
     ("reset", Route(reset=True), "network error"),
     ("dead", None, "cannot connect"),
@@ -117,9 +122,12 @@ def test_failing_feeds_back_off_and_others_keep_polling(
             feeds.append({"name": name, "url": server.url(f"/{name}.xml")})
     app = make_app(feeds=feeds, timeout=1, max_bytes=10_000)
 
-    results = {r.feed: r for r in poll_now(stages=app.stages,
-                                           feed_ids=[f.id or 0 for f in app.store.feeds()],
-                                           workers=4)}
+    results = {
+        r.feed: r
+        for r in poll_now(
+            stages=app.stages, feed_ids=[f.id or 0 for f in app.store.feeds()], workers=4
+        )
+    }
 
     assert results["good"].outcome == "ok" and results["good"].new == 2
     for name, _route, words in FAILURES:
@@ -131,7 +139,9 @@ def test_failing_feeds_back_off_and_others_keep_polling(
         assert sum(name in r.getMessage() for r in caplog.records if r.levelname == "WARNING") == 1
 
 
-def test_error_count_grows_and_backs_off_exponentially(server: FeedServer, make_app: MakeApp) -> None:
+def test_error_count_grows_and_backs_off_exponentially(
+    server: FeedServer, make_app: MakeApp
+) -> None:
     server.routes["/down.xml"] = Route(status=503, body=b"", headers={"Retry-After": "120"})
     app = make_app(feeds=[{"name": "down", "url": server.url("/down.xml"), "interval": "1m"}])
     feed_id = _feed(app, "down").id or 0
@@ -139,7 +149,9 @@ def test_error_count_grows_and_backs_off_exponentially(server: FeedServer, make_
     for _ in range(4):
         poll_feed(feed_id=feed_id, stages=app.stages)
         feed = app.store.feed(feed_id)
-        waits.append(round((feed.next_check_at - (feed.last_polled_at or utcnow())).total_seconds()))
+        waits.append(
+            round((feed.next_check_at - (feed.last_polled_at or utcnow())).total_seconds())
+        )
     assert waits == [120, 120, 240, 480]
     assert app.store.feed(feed_id).error_count == 4
 
@@ -169,10 +181,17 @@ def test_private_addresses_are_refused_by_default(server: FeedServer, make_app: 
     assert server.hits() == 0
 
 
-def test_unfetchable_article_falls_back_to_feed_summary(server: FeedServer, make_app: MakeApp) -> None:
-    items = [Item(title="Pakistan and Russia sign wheat deal", link=server.url("/gone.html"),
-                  summary="<p>Pakistan and Russia signed a barter deal for Russian wheat.</p>"),
-             Item(title="Local file", link="file:///etc/passwd", summary="nothing here")]
+def test_unfetchable_article_falls_back_to_feed_summary(
+    server: FeedServer, make_app: MakeApp
+) -> None:
+    items = [
+        Item(
+            title="Pakistan and Russia sign wheat deal",
+            link=server.url("/gone.html"),
+            summary="<p>Pakistan and Russia signed a barter deal for Russian wheat.</p>",
+        ),
+        Item(title="Local file", link="file:///etc/passwd", summary="nothing here"),
+    ]
     server.routes["/f.xml"] = Route(body=rss(items))
     app = make_app(feeds=[{"name": "f", "url": server.url("/f.xml")}])
 

@@ -1,0 +1,158 @@
+"""HTTP policies of the fetcher: unit cases through httpx.MockTransport, plus real sockets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from monitor.errors import (
+    BlockedURLError,
+    FetchError,
+    FetchTimeoutError,
+    HTTPStatusError,
+    TooLargeError,
+    TooManyRedirectsError,
+)
+from monitor.fetch import Fetcher, is_public_address
+from tests.httpserver import FeedServer, Route, gzip_bomb
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def fetcher(handler: Handler, **options: object) -> Fetcher:
+    return Fetcher(
+        user_agent="monitor-test/1",
+        client=httpx.Client(transport=httpx.MockTransport(handler)),
+        resolver=lambda host: ["93.184.216.34"],
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_sends_user_agent_and_conditional_headers() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(304, headers={"ETag": '"v2"', "Cache-Control": "max-age=600"})
+
+    response = fetcher(handler).fetch("https://example.org/feed", etag='"v1"', last_modified="Mon")
+    assert response.not_modified and response.etag == '"v2"' and response.max_age == 600
+    assert seen[0].headers["User-Agent"] == "monitor-test/1"
+    assert seen[0].headers["If-None-Match"] == '"v1"'
+    assert seen[0].headers["If-Modified-Since"] == "Mon"
+
+
+STATUS_CASES = [
+    (500, {}, None),
+    (429, {"Retry-After": "90"}, 90.0),
+    (503, {"Retry-After": "soon"}, None),
+    (410, {}, None),
+]
+
+
+@pytest.mark.parametrize(("status", "headers", "retry_after"), STATUS_CASES)
+def test_error_statuses_carry_retry_after(
+    status: int, headers: dict[str, str], retry_after: float | None
+) -> None:
+    f = fetcher(lambda r: httpx.Response(status, headers=headers))
+    with pytest.raises(HTTPStatusError) as info:
+        f.fetch("https://example.org/feed")
+    assert (info.value.status, info.value.retry_after) == (status, retry_after)
+
+
+def test_redirects_are_followed_up_to_the_limit() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        hop = int(request.url.path.strip("/") or 0)
+        return httpx.Response(302, headers={"Location": f"/{hop + 1}"})
+
+    with pytest.raises(TooManyRedirectsError, match="more than 3 redirects"):
+        fetcher(handler, max_redirects=3).fetch("https://example.org/0")
+
+
+def test_redirect_to_a_private_address_is_refused() -> None:
+    f = Fetcher(
+        user_agent="t",
+        client=httpx.Client(
+            transport=httpx.MockTransport(
+                lambda r: httpx.Response(301, headers={"Location": "http://internal.example/"})
+            )
+        ),
+        resolver=lambda host: ["10.0.0.5"] if host == "internal.example" else ["93.184.216.34"],
+    )
+    with pytest.raises(BlockedURLError, match=r"non-public address 10\.0\.0\.5"):
+        f.fetch("https://example.org/feed")
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "ftp://example.org/x", "gopher://x/", "/relative"]
+)
+def test_other_schemes_are_refused(url: str) -> None:
+    with pytest.raises(BlockedURLError, match="only http and https"):
+        fetcher(lambda r: httpx.Response(200)).fetch(url)
+
+
+ADDRESSES = [
+    ("8.8.8.8", True),
+    ("127.0.0.1", False),
+    ("10.1.2.3", False),
+    ("192.168.0.1", False),
+    ("169.254.169.254", False),
+    ("::1", False),
+    ("fe80::1", False),
+    ("::ffff:127.0.0.1", False),
+    ("2001:4860:4860::8888", True),
+    ("0.0.0.0", False),
+    ("224.0.0.1", False),
+]
+
+
+@pytest.mark.parametrize(("address", "public"), ADDRESSES)
+def test_address_policy(address: str, public: bool) -> None:
+    assert is_public_address(address) is public
+
+
+def test_declared_oversized_body_is_refused() -> None:
+    f = fetcher(lambda r: httpx.Response(200, content=b"x" * 2000), max_bytes=1000)
+    with pytest.raises(TooLargeError, match="over the 1000-byte limit"):
+        f.fetch("https://example.org/big")
+
+
+# --- real sockets ---------------------------------------------------------------------------
+
+
+def real_fetcher(**options: object) -> Fetcher:
+    return Fetcher(user_agent="monitor-test/1", allow_private_networks=True, **options)  # type: ignore[arg-type]
+
+
+def test_gzip_bomb_stops_at_the_cap(server: FeedServer) -> None:
+    server.routes["/bomb"] = Route(
+        body=gzip_bomb(size=50_000_000), headers={"Content-Encoding": "gzip"}
+    )
+    with pytest.raises(TooLargeError):
+        real_fetcher(max_bytes=1_000_000).fetch(server.url("/bomb"))
+
+
+def test_a_body_that_drips_times_out(server: FeedServer) -> None:
+    server.routes["/drip"] = Route(body=b"x" * 100, drip=0.1)
+    with pytest.raises(FetchTimeoutError):
+        real_fetcher(timeout=1.0).fetch(server.url("/drip"))
+
+
+def test_redirect_loop_on_a_real_server(server: FeedServer) -> None:
+    server.routes["/a"] = Route(status=302, headers={"Location": "/b"})
+    server.routes["/b"] = Route(status=302, headers={"Location": "/a"})
+    with pytest.raises(TooManyRedirectsError):
+        real_fetcher().fetch(server.url("/a"))
+
+
+def test_loopback_refused_without_permission(server: FeedServer) -> None:
+    server.routes["/x"] = Route(body=b"ok")
+    with pytest.raises(BlockedURLError):
+        Fetcher(user_agent="t").fetch(server.url("/x"))
+    assert server.hits() == 0
+
+
+def test_errors_are_fetch_errors_with_hints() -> None:
+    assert issubclass(TooLargeError, FetchError) and TooLargeError.hint
