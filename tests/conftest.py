@@ -52,8 +52,13 @@ def seed_pages() -> list[Page]:
     for path in sorted(SEEDS.glob("*.txt")):
         lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         title = max(lines[:4], key=len)
-        pages.append(Page(path=f"/seed/{path.stem}.html", title=title,
-                          body=html_page(title=title, text="\n".join(lines))))
+        pages.append(
+            Page(
+                path=f"/seed/{path.stem}.html",
+                title=title,
+                body=html_page(title=title, text="\n".join(lines)),
+            )
+        )
     return pages
 
 
@@ -64,7 +69,9 @@ def server() -> Iterator[FeedServer]:
     srv.stop()
 
 
-def publish(server: FeedServer, *, feed_path: str, pages: list[Page], etag: str | None = "v1") -> str:
+def publish(
+    server: FeedServer, *, feed_path: str, pages: list[Page], etag: str | None = "v1"
+) -> str:
     """Serve ``pages`` and a feed at ``feed_path`` linking to them; return the feed URL."""
     for page in pages:
         server.routes[page.path] = Route(body=page.body, content_type="text/html; charset=utf-8")

@@ -78,9 +78,13 @@ class FeedServer:
                 server._log(Request(path=self.path, headers=dict(self.headers.items())))
                 route = server.routes.get(self.path) or server.routes.get(self.path.split("?")[0])
                 if route is None:
-                    return self._send(Route(status=404, body=b"not found", content_type="text/plain"))
+                    return self._send(
+                        Route(status=404, body=b"not found", content_type="text/plain")
+                    )
                 if route.reset:
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
                     self.close_connection = True
                     return None
                 time.sleep(route.delay)
@@ -126,9 +130,11 @@ class Item:
 
 
 def rss(items: list[Item], *, title: str = "Test feed") -> bytes:
-    parts = [f"<?xml version='1.0' encoding='utf-8'?>\n<rss version='2.0'><channel>"
-             f"<title>{escape(title)}</title><link>http://example.org/</link>"
-             "<description>test</description>"]
+    parts = [
+        f"<?xml version='1.0' encoding='utf-8'?>\n<rss version='2.0'><channel>"
+        f"<title>{escape(title)}</title><link>http://example.org/</link>"
+        "<description>test</description>"
+    ]
     for item in items:
         parts.append("<item>")
         parts.append(f"<title>{escape(item.title)}</title><link>{escape(item.link)}</link>")
@@ -145,9 +151,11 @@ def rss(items: list[Item], *, title: str = "Test feed") -> bytes:
 
 def html_page(*, title: str, text: str) -> bytes:
     paragraphs = "".join(f"<p>{escape(p)}</p>" for p in text.split("\n") if p.strip())
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}"
-            f"</title></head><body><nav><a href='/'>Home</a></nav><article><h1>{escape(title)}</h1>"
-            f"{paragraphs}</article><footer>Copyright</footer></body></html>").encode()
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}"
+        f"</title></head><body><nav><a href='/'>Home</a></nav><article><h1>{escape(title)}</h1>"
+        f"{paragraphs}</article><footer>Copyright</footer></body></html>"
+    ).encode()
 
 
 def gzip_bomb(*, size: int) -> bytes:
