@@ -31,6 +31,7 @@ from monitor.models import (
     next_check_after_success,
     utcnow,
 )
+from monitor.review_store import ReviewQueries
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -49,7 +50,7 @@ class MatchRow:
     feed: Feed
 
 
-class Store:
+class Store(ReviewQueries):
     def __init__(self, *, url: str, engine: Engine | None = None) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
@@ -59,6 +60,7 @@ class Store:
     def create_schema(self) -> None:
         with self._translate():
             SQLModel.metadata.create_all(self.engine)
+        self.create_review_schema()
 
     def close(self) -> None:
         self.engine.dispose()
