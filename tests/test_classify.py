@@ -37,7 +37,8 @@ RELEVANT_TEXT = (
     "start next year."
 )
 ROSTER_TEXT = (
-    "Leaders of China, Russia, India, Iran, Pakistan, Kazakhstan and Uzbekistan attended the summit.\n\n"
+    "Leaders of China, Russia, India, Iran, Pakistan, Kazakhstan and Uzbekistan attended the "
+    "summit.\n\n"
     "The Indian prime minister spoke about connectivity and the Chinese president about trade."
 )
 
@@ -79,21 +80,34 @@ VERDICTS = [
     ("bilateral talks", RELEVANT_TITLE, RELEVANT_TEXT, True),
     ("summit roster", "SCO summit opens", ROSTER_TEXT, False),
     ("ordinary news", "Rain expected in the city", "Heavy rain is expected on Monday.", False),
-    ("one side only", "Pakistan budget", "Pakistan presented its budget.\n\nIslamabad said.", False),
+    (
+        "one side only",
+        "Pakistan budget",
+        "Pakistan presented its budget.\n\nIslamabad said.",
+        False,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "title", "text", "relevant"), VERDICTS, ids=[v[0] for v in VERDICTS])
-def test_clear_cases(classifier: Classifier, name: str, title: str, text: str, relevant: bool) -> None:
+@pytest.mark.parametrize(
+    ("name", "title", "text", "relevant"), VERDICTS, ids=[v[0] for v in VERDICTS]
+)
+def test_clear_cases(
+    classifier: Classifier, name: str, title: str, text: str, relevant: bool
+) -> None:
     assert classifier.score(title=title, text=text).relevant is relevant, name
 
 
 def test_reasons_name_what_drove_the_score(classifier: Classifier) -> None:
     reasons = classifier.score(title=RELEVANT_TITLE, text=RELEVANT_TEXT).reasons
     joined = "\n".join(reasons)
-    for expected in ("Pakistan and Russia named together in 4 of 4 paragraphs (title: both)",
-                     "nearest example: seed:", "strongest terms:", "drivers:",
-                     "relation words where both are named:"):
+    for expected in (
+        "Pakistan and Russia named together in 4 of 4 paragraphs (title: both)",
+        "nearest example: seed:",
+        "strongest terms:",
+        "drivers:",
+        "relation words where both are named:",
+    ):
         assert expected in joined
 
 
@@ -112,7 +126,9 @@ def test_cache_hit_gives_the_same_scores(classifier: Classifier, cache: Path) ->
     assert again.score(title=RELEVANT_TITLE, text=RELEVANT_TEXT).value == value
 
 
-JUDGEMENT = Example(title="Pakistan, Russia talks", text=RELEVANT_TEXT, label=True, source="judgement:1")
+JUDGEMENT = Example(
+    title="Pakistan, Russia talks", text=RELEVANT_TEXT, label=True, source="judgement:1"
+)
 HASH_CHANGES = [
     ("a judgement added", (JUDGEMENT,)),
     ("its label flipped", (Example(JUDGEMENT.title, JUDGEMENT.text, False, JUDGEMENT.source),)),
@@ -122,8 +138,13 @@ HASH_CHANGES = [
 
 @pytest.mark.parametrize(("name", "judgements"), HASH_CHANGES, ids=[c[0] for c in HASH_CHANGES])
 def test_input_hash_follows_the_judgements(name: str, judgements: tuple[Example, ...]) -> None:
-    before = {input_hash(seeds_dir=SEEDS, judgements=()), input_hash(seeds_dir=SEEDS, judgements=(JUDGEMENT,))}
-    assert input_hash(seeds_dir=SEEDS, judgements=judgements) == input_hash(seeds_dir=SEEDS, judgements=judgements)
+    before = {
+        input_hash(seeds_dir=SEEDS, judgements=()),
+        input_hash(seeds_dir=SEEDS, judgements=(JUDGEMENT,)),
+    }
+    assert input_hash(seeds_dir=SEEDS, judgements=judgements) == input_hash(
+        seeds_dir=SEEDS, judgements=judgements
+    )
     if name != "a judgement added":
         assert input_hash(seeds_dir=SEEDS, judgements=judgements) not in before
 
@@ -137,8 +158,9 @@ def test_input_hash_follows_the_seed_files(tmp_path: Path) -> None:
 
 def test_train_reports_what_it_learned(tmp_path: Path) -> None:
     negative = Example(title="Weather", text="Rain in Lahore.", label=False, source="judgement:2")
-    model, report = train(seeds_dir=SEEDS, judgements=(JUDGEMENT, negative), threshold=0.5,
-                          cache_dir=tmp_path)
+    model, report = train(
+        seeds_dir=SEEDS, judgements=(JUDGEMENT, negative), threshold=0.5, cache_dir=tmp_path
+    )
     text = report.render()
     assert report.seeds == 5 and report.positive_judgements == 1 and report.negative_judgements == 1
     assert report.cache_path is not None and report.cache_path.is_file()
@@ -186,7 +208,10 @@ def test_clean(raw: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("ISLAMABAD, Jul 8 (APP): Talks held", "Talks held"), ("US President said: no", "US President said: no")],
+    [
+        ("ISLAMABAD, Jul 8 (APP): Talks held", "Talks held"),
+        ("US President said: no", "US President said: no"),
+    ],
 )
 def test_strip_dateline(raw: str, expected: str) -> None:
     assert strip_dateline(raw) == expected
@@ -208,7 +233,12 @@ def test_evaluate_counts_and_renders(classifier: Classifier) -> None:
     assert (report.all.tp, report.all.fp, report.all.fn, report.all.tn) == (1, 0, 1, 1)
     assert report.clear.f1 == 1.0
     text = report.render()
-    for expected in ("threshold: 0.50", "non-borderline", "confusion matrix", "missed, borderline: c"):
+    for expected in (
+        "threshold: 0.50",
+        "non-borderline",
+        "confusion matrix",
+        "missed, borderline: c",
+    ):
         assert expected in text
 
 

@@ -1,0 +1,142 @@
+"""The relevance model: structural features -> logistic regression, plus word statistics.
+
+Training data = positive examples (seeds, positive judgements) + negative judgements + contrast
+examples invented from each positive (``synth``). The score is the regression's probability;
+the reasons come from the features, the nearest positive example and the strongest terms.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from monitor.classify.examples import Example
+from monitor.classify.features import FEATURE_NAMES, Analysis, Cues, analyse
+from monitor.classify.reasons import explain
+from monitor.classify.sides import Gazetteer
+from monitor.classify.synth import contrasts
+from monitor.classify.terms import TermModel, fit_terms
+
+REGULARISATION_C = 1.0
+MAX_ITERATIONS = 1000
+STRONGEST_TERMS = 5
+DRIVERS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    value: float
+    relevant: bool
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingSet:
+    titles: list[str]
+    texts: list[str]
+    labels: list[bool]
+    sources: list[str]
+    real: list[bool]
+
+
+def training_set(*, examples: Sequence[Example], gazetteer: Gazetteer) -> TrainingSet:
+    """The examples, plus contrasts of every positive one."""
+    ts = TrainingSet(titles=[], texts=[], labels=[], sources=[], real=[])
+    for ex in examples:
+        _add(ts, ex.title, ex.text, ex.label, ex.source, real=True)
+        if not ex.label:
+            continue
+        for draft in contrasts(title=ex.title, text=ex.text, gazetteer=gazetteer, key=ex.source):
+            _add(ts, draft.title, draft.text, draft.label, f"{ex.source}~{draft.kind}", real=False)
+    return ts
+
+
+def _add(ts: TrainingSet, title: str, text: str, label: bool, source: str, *, real: bool) -> None:
+    ts.titles.append(title)
+    ts.texts.append(text)
+    ts.labels.append(label)
+    ts.sources.append(source)
+    ts.real.append(real)
+
+
+class Classifier:
+    """Scores an article's relevance to the watched pair of countries; deterministic."""
+
+    def __init__(
+        self,
+        *,
+        gazetteer: Gazetteer,
+        cues: Cues,
+        coef: np.ndarray,
+        intercept: float,
+        terms: TermModel,
+        threshold: float,
+    ) -> None:
+        self.gazetteer = gazetteer
+        self.cues = cues
+        self.coef = coef
+        self.intercept = intercept
+        self.terms = terms
+        self.threshold = threshold
+
+    def score(self, *, title: str = "", text: str) -> Score:
+        analysis = analyse(title=title, text=text, gazetteer=self.gazetteer, cues=self.cues)
+        value = self.probability(analysis)
+        reasons = self._reasons(analysis, title=title)
+        return Score(value=value, relevant=value >= self.threshold, reasons=reasons)
+
+    def probability(self, analysis: Analysis) -> float:
+        logit = float(np.dot(self.coef, analysis.vector)) + self.intercept
+        return round(1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit)))), 6)
+
+    def _reasons(self, analysis: Analysis, *, title: str) -> tuple[str, ...]:
+        row = self.terms.vector(f"{title}\n{analysis.body}")
+        return explain(
+            analysis=analysis,
+            sides=tuple(s.name for s in self.gazetteer.sides),
+            contributions=self.contributions(analysis),
+            nearest=self.terms.nearest(row),
+            strongest=self.terms.strongest(row, count=STRONGEST_TERMS),
+        )
+
+    def contributions(self, analysis: Analysis) -> list[tuple[str, float]]:
+        parts = self.coef * np.asarray(analysis.vector)
+        order = np.argsort(-np.abs(parts), kind="stable")[:DRIVERS]
+        return [(FEATURE_NAMES[i], float(parts[i])) for i in order if parts[i] != 0]
+
+
+def fit(
+    *, examples: Sequence[Example], gazetteer: Gazetteer, cues: Cues, threshold: float
+) -> tuple[Classifier, TrainingSet]:
+    ts = training_set(examples=examples, gazetteer=gazetteer)
+    analyses = [
+        analyse(title=t, text=x, gazetteer=gazetteer, cues=cues)
+        for t, x in zip(ts.titles, ts.texts, strict=True)
+    ]
+    coef, intercept = _regression(np.array([a.vector for a in analyses]), np.array(ts.labels))
+    terms = fit_terms(
+        documents=[f"{t}\n{a.body}" for t, a in zip(ts.titles, analyses, strict=True)],
+        labels=ts.labels,
+        sources=ts.sources,
+        real=ts.real,
+    )
+    model = Classifier(
+        gazetteer=gazetteer,
+        cues=cues,
+        coef=coef,
+        intercept=intercept,
+        terms=terms,
+        threshold=threshold,
+    )
+    return model, ts
+
+
+def _regression(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    if len(set(y.tolist())) < 2:
+        return np.zeros(len(FEATURE_NAMES)), -5.0
+    lr = LogisticRegression(C=REGULARISATION_C, max_iter=MAX_ITERATIONS).fit(x, y)
+    return lr.coef_[0].astype(np.float64), float(lr.intercept_[0])

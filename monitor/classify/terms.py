@@ -1,0 +1,129 @@
+"""Word statistics learned from the examples: the nearest example and the strongest terms.
+
+A TF-IDF space fitted on the training articles; each positive example is a point in it, and each
+term gets a weight (mean weight in positives minus mean weight in negatives).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+MAX_TERMS = 20_000
+MAX_TERM_CHARS = 40_000
+TOKEN_PATTERN = r"(?u)\b[^\W\d_][\w'-]{2,}\b"
+
+
+@dataclass(frozen=True, slots=True)
+class Nearest:
+    source: str
+    similarity: float
+
+
+class TermModel:
+    def __init__(
+        self,
+        *,
+        vectorizer: TfidfVectorizer | None,
+        positives: csr_matrix,
+        sources: tuple[str, ...],
+        weights: np.ndarray,
+    ) -> None:
+        self.vocabulary: dict[str, int] = {}
+        self.idf = np.zeros(0, dtype=np.float32)
+        self.stop_words: frozenset[str] = frozenset()
+        self.terms: list[str] = []
+        if vectorizer is not None:
+            self.vocabulary = dict(vectorizer.vocabulary_)
+            self.idf = np.asarray(vectorizer.idf_, dtype=np.float32)
+            self.stop_words = frozenset(vectorizer.get_stop_words() or ())
+            self.terms = [str(t) for t in vectorizer.get_feature_names_out()]
+        self.token = re.compile(TOKEN_PATTERN)
+        self.positives = positives
+        self.sources = sources
+        self.weights = weights
+
+    def vector(self, document: str) -> csr_matrix:
+        """The document's TF-IDF row, computed as the fitted vectorizer would, only faster."""
+        stop = self.stop_words
+        tokens = [t for t in self.token.findall(document[:MAX_TERM_CHARS].lower()) if t not in stop]
+        grams = tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+        counts = Counter(i for i in map(self.vocabulary.get, grams) if i is not None)
+        index = np.array(sorted(counts), dtype=np.int32)
+        data = np.log([counts[i] for i in index]).astype(np.float32) + 1 if len(index) else None
+        if data is None:
+            return csr_matrix((1, len(self.idf)), dtype=np.float32)
+        data *= self.idf[index]
+        data /= np.linalg.norm(data)
+        return csr_matrix((data, index, [0, len(index)]), shape=(1, len(self.idf)))
+
+    def nearest(self, row: csr_matrix) -> Nearest | None:
+        if not self.sources or row.nnz == 0:
+            return None
+        sims = (self.positives @ row.T).toarray().ravel()
+        best = int(np.argmax(sims))
+        return Nearest(source=self.sources[best], similarity=float(sims[best]))
+
+    def strongest(self, row: csr_matrix, *, count: int) -> list[str]:
+        contributions = row.multiply(self.weights).tocsr()
+        order = np.argsort(-contributions.data, kind="stable")
+        picked = [contributions.indices[i] for i in order if contributions.data[i] > 0]
+        return [self.terms[i] for i in picked[:count]]
+
+    def top_terms(self, *, count: int) -> list[str]:
+        order = np.argsort(-self.weights, kind="stable")[:count]
+        return [self.terms[i] for i in order if self.weights[i] > 0]
+
+
+def fit_terms(
+    *,
+    documents: Sequence[str],
+    labels: Sequence[bool],
+    sources: Sequence[str],
+    real: Sequence[bool],
+) -> TermModel:
+    """Fit on all training documents; only real positives become 'nearest example' candidates."""
+    try:
+        return _fit(documents=documents, labels=labels, sources=sources, real=real)
+    except ValueError:  # no words at all: nothing to learn, nothing to show
+        empty = csr_matrix((0, 0), dtype=np.float32)
+        return TermModel(vectorizer=None, positives=empty, sources=(), weights=np.zeros(0))
+
+
+def _fit(
+    *,
+    documents: Sequence[str],
+    labels: Sequence[bool],
+    sources: Sequence[str],
+    real: Sequence[bool],
+) -> TermModel:
+    vectorizer = TfidfVectorizer(
+        token_pattern=TOKEN_PATTERN,
+        stop_words="english",
+        ngram_range=(1, 2),
+        sublinear_tf=True,
+        max_features=MAX_TERMS,
+        dtype=np.float32,
+    )
+    matrix = vectorizer.fit_transform([d[:MAX_TERM_CHARS] for d in documents]).tocsr()
+    label_array = np.asarray(labels, dtype=bool)
+    keep = np.flatnonzero(label_array & np.asarray(real, dtype=bool))
+    return TermModel(
+        vectorizer=vectorizer,
+        positives=matrix[keep],
+        sources=tuple(sources[int(i)] for i in keep),
+        weights=_weights(matrix, label_array),
+    )
+
+
+def _weights(matrix: csr_matrix, labels: np.ndarray) -> np.ndarray:
+    pos = np.asarray(matrix[labels].mean(axis=0)).ravel() if labels.any() else 0.0
+    neg = np.asarray(matrix[~labels].mean(axis=0)).ravel() if (~labels).any() else 0.0
+    return np.asarray(pos - neg, dtype=np.float32).ravel()
