@@ -8,8 +8,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor import classify
+from monitor import classify, notify
 from monitor.fetch import Fetcher
+from monitor.models import OutboxPolicy, utcnow
+from monitor.outbox import Outbox, next_digest_at
 from monitor.pipeline import Stages
 from monitor.settings import Settings
 from monitor.store import FeedDef, Store
@@ -77,10 +79,25 @@ class App:
     store: Store
     fetcher: Fetcher
     model: ModelHolder
+    outbox: Outbox
 
     @property
     def stages(self) -> Stages:
-        return Stages(store=self.store, fetcher=self.fetcher, classifier=self.model)
+        return Stages(
+            store=self.store, fetcher=self.fetcher, classifier=self.model, outbox=self.outbox_policy
+        )
+
+    def outbox_policy(self) -> OutboxPolicy:
+        """Where a match created now is queued, and when it is due (digest: next schedule)."""
+        alerts = self.settings.alerts
+        due = (
+            next_digest_at(schedule=alerts.digest_schedule, now=utcnow())
+            if alerts.mode == "digest"
+            else None
+        )
+        return OutboxPolicy(
+            destinations=self.outbox.keys, min_score=alerts.min_score, mode=alerts.mode, due_at=due
+        )
 
     def close(self) -> None:
         self.fetcher.close()
@@ -98,6 +115,7 @@ def open_store(settings: Settings) -> Store:
 
 def build_app(settings: Settings) -> App:
     store = open_store(settings)
+    outbox = build_outbox(settings, store)  # validates alert URLs before anything runs
     fetcher = Fetcher(
         timeout=settings.fetch.timeout,
         max_bytes=settings.fetch.max_bytes,
@@ -110,4 +128,16 @@ def build_app(settings: Settings) -> App:
         store=store,
         fetcher=fetcher,
         model=ModelHolder(settings=settings, store=store),
+        outbox=outbox,
+    )
+
+
+def build_outbox(settings: Settings, store: Store) -> Outbox:
+    alerts = settings.alerts
+    destinations = notify.load_destinations(urls=alerts.urls, config_file=alerts.config)
+    return Outbox(
+        store=store,
+        destinations={d.key: d for d in destinations},
+        renderer=notify.Renderer(user_templates=alerts.templates),
+        settings=alerts,
     )

@@ -16,9 +16,11 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from monitor import __version__, opml, views
+from monitor import __version__, notify, opml, views
 from monitor.app import App, build_app
 from monitor.errors import ConfigError, MonitorError
+from monitor.models import utcnow
+from monitor.outbox import deliver_due
 from monitor.settings import FeedSpec, Settings, load_settings, parse_duration, public_view
 
 console = Console()
@@ -36,6 +38,8 @@ config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(matches_app, name="matches")
 app.add_typer(config_app, name="config")
+alerts_app = typer.Typer(help="Test destinations, list and retry alerts.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
 
 
 @dataclass
@@ -74,7 +78,15 @@ def main_callback(
         format="%(asctime)s %(levelname)-7s %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("httpx", "httpcore", "apscheduler", "trafilatura", "htmldate", "courlan"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "apscheduler",
+        "apprise",
+        "trafilatura",
+        "htmldate",
+        "courlan",
+    ):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
     ctx.obj = State(config=config)
 
@@ -128,7 +140,12 @@ def run(ctx: typer.Context) -> None:
         )
         application.model()  # build or load the classifier before the first poll
         sched = application.settings.scheduler
-        Daemon(stages=application.stages, workers=sched.workers, tick_seconds=sched.tick).run()
+        Daemon(
+            stages=application.stages,
+            workers=sched.workers,
+            tick_seconds=sched.tick,
+            deliver=lambda: deliver_due(application.outbox),
+        ).run()
 
 
 @app.command()
@@ -159,7 +176,10 @@ def poll(
                 workers=application.settings.scheduler.workers,
             )
         )
+        delivery = deliver_due(application.outbox)
     console.print(views.poll_table(results))
+    if application.outbox.destinations:
+        console.print(views.delivery_line(delivery), highlight=False)
 
 
 @app.command()
@@ -168,7 +188,12 @@ def status(ctx: typer.Context) -> None:
     with _app(ctx) as application:
         console.print(views.status_table(application.store.feeds(enabled_only=False)))
         counts = application.store.counts()
+        alerts = application.store.alert_counts()
+        failed = application.store.list_alerts(status="failed", limit=10)
     console.print(" · ".join(f"{v} {k}" for k, v in counts.items()))
+    console.print(views.alerts_line(alerts), highlight=False)
+    if failed:
+        console.print(views.alerts_table(failed, destinations=application.outbox.destinations))
 
 
 # -- feeds ----------------------------------------------------------------------------------
@@ -368,6 +393,53 @@ def eval_command(
         rows = views.read_jsonl(file)
         report = evaluate(classifier=application.model(), rows=rows)
     console.print(report.render(), highlight=False)
+
+
+# -- alerts ---------------------------------------------------------------------------------
+
+
+@alerts_app.command("test")
+def alerts_test(ctx: typer.Context) -> None:
+    """Send a test message to every destination and report each result."""
+    with _app(ctx) as application:
+        outbox = application.outbox
+        if not outbox.destinations:
+            raise ConfigError("config: alerts.urls: no alert destinations configured")
+        message = outbox.renderer.test()
+        results = [notify.send(d, message) for d in outbox.destinations.values()]
+    console.print(views.send_results_table(results))
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@alerts_app.command("list")
+def alerts_list(
+    ctx: typer.Context,
+    status: Annotated[
+        views.AlertStatus | None, typer.Option(help="Only alerts in this state.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many alerts.")] = 50,
+) -> None:
+    """List alerts in the outbox, newest first."""
+    with _app(ctx) as application:
+        rows = application.store.list_alerts(status=status.value if status else None, limit=limit)
+        console.print(views.alerts_table(rows, destinations=application.outbox.destinations))
+
+
+@alerts_app.command("retry")
+def alerts_retry(
+    ctx: typer.Context,
+    alert_id: Annotated[
+        int | None, typer.Argument(help="One alert; default: every failed one.")
+    ] = None,
+) -> None:
+    """Queue failed alerts (or one alert) for delivery again, now."""
+    with _app(ctx) as application:
+        count = application.store.retry_alerts(alert_id=alert_id, now=utcnow())
+        delivery = deliver_due(application.outbox) if count else None
+    console.print(f"queued {count} alert(s) again")
+    if delivery is not None:
+        console.print(views.delivery_line(delivery), highlight=False)
 
 
 # -- configuration --------------------------------------------------------------------------

@@ -70,6 +70,23 @@ class Judgement(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class Alert(SQLModel, table=True):
+    """One (match, destination) pair in the outbox: sent at most once, retried until it is."""
+
+    __table_args__ = (UniqueConstraint("match_id", "destination"),)
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(foreign_key="match.id", index=True)
+    destination: str  # Destination.key: a hash of the (secret) URL, never the URL itself
+    mode: str = "instant"  # or "digest": grouped with the destination's other due alerts
+    status: str = Field(default="pending", index=True)  # pending, sending, sent, failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
+    lease_until: datetime | None = None  # while "sending": when another sender may take it over
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
 # --- records passed between stages --------------------------------------------------------
 
 
@@ -109,6 +126,31 @@ class Extracted:
     author: str | None = None
     published: datetime | None = None
     language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertItem:
+    """What a message says about one match."""
+
+    alert_ids: tuple[int, ...]
+    article_id: int
+    title: str
+    url: str
+    source: str
+    published: datetime | None
+    score: float
+    excerpt: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxPolicy:
+    """Which destinations a new match is queued for, from what score, and when it is due."""
+
+    destinations: tuple[str, ...] = ()
+    min_score: float = 0.0
+    mode: str = "instant"
+    due_at: datetime | None = None  # None: now
 
 
 # --- polling schedule (state lives on the feed row) ---------------------------------------

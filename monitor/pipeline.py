@@ -17,7 +17,7 @@ from monitor import extract, feeds
 from monitor.classify import Classifier
 from monitor.errors import FetchError, HTTPStatusError, MonitorError
 from monitor.fetch import Fetcher
-from monitor.models import Article, Entry, Extracted, Feed, Response, utcnow
+from monitor.models import Article, Entry, Extracted, Feed, OutboxPolicy, Response, utcnow
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ class Stages:
     store: Store
     fetcher: Fetcher
     classifier: Callable[[], Classifier]
+    outbox: Callable[[], OutboxPolicy] = OutboxPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +65,13 @@ def poll_feed(
         return _record_failure(stages, feed, exc, started)
     entries = stages.store.new_entries(feed_id=feed_id, entries=parsed.entries)
     classifier = stages.classifier()
+    outbox = stages.outbox()
     matches = 0
     for entry in entries:
         if should_stop():
             return _done(feed, "stopped", started, http_status=response.status, new=len(entries))
         article = _process_entry(entry, feed=feed, stages=stages, classifier=classifier)
-        matches += stages.store.save_article(article=article) is not None
+        matches += stages.store.save_article(article=article, outbox=outbox) is not None
     _record_success(stages, feed, response)
     return _done(
         feed, "ok", started, http_status=response.status, new=len(entries), matches=matches

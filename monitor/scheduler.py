@@ -24,8 +24,16 @@ log = logging.getLogger(__name__)
 
 
 class Daemon:
-    def __init__(self, *, stages: Stages, workers: int, tick_seconds: float) -> None:
+    def __init__(
+        self,
+        *,
+        stages: Stages,
+        workers: int,
+        tick_seconds: float,
+        deliver: Callable[[], object] = lambda: None,
+    ) -> None:
         self.stages = stages
+        self.deliver = deliver
         self.tick_seconds = tick_seconds
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll")
         self.scheduler = BlockingScheduler(timezone="UTC")
@@ -45,11 +53,28 @@ class Daemon:
             coalesce=True,
             next_run_time=datetime.now(UTC),
         )
+        self.scheduler.add_job(
+            self._deliver,
+            "interval",
+            seconds=self.tick_seconds,
+            id="deliver",
+            max_instances=1,
+            coalesce=True,
+        )
         log.info("scheduler: started, checking for due feeds every %gs", self.tick_seconds)
         self.scheduler.start()
         log.info("scheduler: stopping, waiting for polls in flight")
         self.pool.shutdown(wait=True)
+        self._deliver()
         log.info("scheduler: stopped")
+
+    def _deliver(self) -> None:
+        try:
+            self.deliver()
+        except MonitorError as exc:
+            log.error("notify: cannot deliver alerts now: %s", exc)
+        except Exception:
+            log.exception("notify: unexpected error while delivering alerts")
 
     def tick(self) -> None:
         if self.stopping.is_set():

@@ -11,10 +11,17 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -72,6 +79,50 @@ class SchedulerSettings(BaseModel):
     workers: int = Field(default=4, ge=1, le=64)
 
 
+_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(value: str) -> str:
+    """Replace ``${VAR}`` with the environment's value; a missing variable is an error."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ValueError(f"environment variable {name} is not set")
+        return os.environ[name]
+
+    return _ENV_VAR.sub(replace, value)
+
+
+def _valid_cron(value: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f"not a cron expression ({exc}): {value!r}") from None
+    return value
+
+
+class AlertSettings(BaseModel):
+    mode: Literal["instant", "digest"] = "instant"
+    digest_schedule: Annotated[str, AfterValidator(_valid_cron)] = "0 8 * * *"
+    min_score: float = Field(default=0.0, ge=0.0, le=1.0)
+    urls: list[Annotated[str, AfterValidator(expand_env)]] = []
+    config: Path | None = None  # an apprise configuration file (YAML or text)
+    templates: Path | None = None  # a folder whose templates override monitor/templates/
+    retry_base: Duration = 60.0
+    retry_max: Duration = 3600.0
+    give_up_after: Duration = 86400.0
+
+    @field_validator("config", "templates")
+    @classmethod
+    def _exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.exists():
+            raise ValueError(f"{value} does not exist")
+        return value
+
+
 class FeedSpec(BaseModel):
     name: str = Field(min_length=1)
     url: str
@@ -98,6 +149,7 @@ class Settings(BaseSettings):
     classifier: ClassifierSettings = ClassifierSettings()
     fetch: FetchSettings = FetchSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    alerts: AlertSettings = AlertSettings()
     feeds: list[FeedSpec] = []
 
     @field_validator("feeds")
@@ -177,4 +229,15 @@ def public_view(settings: Settings) -> dict[str, Any]:
     """The effective settings as plain data, secrets masked."""
     data = settings.model_dump(mode="json")
     data["storage"]["url"] = mask_url(settings.storage.url)
+    data["alerts"]["urls"] = [mask_alert_url(u) for u in settings.alerts.urls]
     return data
+
+
+def mask_alert_url(url: str) -> str:
+    """An apprise URL as apprise prints it in privacy mode (tokens and passwords hidden)."""
+    import apprise
+
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if not plugin:
+        return url.split("://", 1)[0] + "://***"
+    return str(plugin.url(privacy=True))

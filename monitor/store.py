@@ -27,13 +27,16 @@ from monitor.models import (
     Feed,
     Judgement,
     Match,
+    OutboxPolicy,
     next_check_after_failure,
     next_check_after_success,
     utcnow,
 )
+from monitor.outbox_store import OutboxQueries
 from monitor.review_store import ReviewQueries
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+NO_ALERTS = OutboxPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,7 @@ class MatchRow:
     feed: Feed
 
 
-class Store(ReviewQueries):
+class Store(ReviewQueries, OutboxQueries):
     def __init__(self, *, url: str, engine: Engine | None = None) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
@@ -217,9 +220,10 @@ class Store(ReviewQueries):
             fresh.append(entry)
         return fresh
 
-    def save_article(self, *, article: Article) -> Match | None:
-        """Store the article and, when the classifier found it relevant, its match.
+    def save_article(self, *, article: Article, outbox: OutboxPolicy = NO_ALERTS) -> Match | None:
+        """Store the article and, when the classifier found it relevant, its match and alerts.
 
+        Article, match and alerts commit together: a match never exists without its alerts.
         Returns the match created, or ``None``. An article that another poller stored first is
         skipped silently (it is the same article).
         """
@@ -231,6 +235,8 @@ class Store(ReviewQueries):
                     return None
                 match = Match(article_id=article.id, score=article.score)
                 s.add(match)
+                s.flush()
+                self.queue_alerts(s, match=match, policy=outbox, now=utcnow())
                 return match
         except IntegrityError:
             return None

@@ -16,8 +16,10 @@ from rich.table import Table
 
 from monitor.classify import Classifier
 from monitor.errors import ConfigError
-from monitor.models import Article, Feed, utcnow
+from monitor.models import Alert, Article, Feed, utcnow
 from monitor.models import Judgement as JudgementRow
+from monitor.notify import Destination, SendResult
+from monitor.outbox import DeliveryReport
 from monitor.pipeline import PollResult
 from monitor.store import MatchRow, reasons_of
 
@@ -26,6 +28,13 @@ class Format(enum.StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+
+
+class AlertStatus(enum.StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
 
 
 class Judgement(enum.StrEnum):
@@ -203,3 +212,45 @@ def score_jsonl(classifier: Classifier, *, source: Path, out: IO[str]) -> None:
             )
             + "\n"
         )
+
+
+def delivery_line(report: DeliveryReport) -> str:
+    line = f"alerts: {report.sent} sent, {report.retrying} to retry, {report.failed} failed"
+    return line + (f" (last error: {report.errors[-1]})" if report.errors else "")
+
+
+def alerts_line(counts: dict[str, int]) -> str:
+    if not counts:
+        return "alerts: none yet"
+    return "alerts: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+
+
+def alerts_table(alerts: Sequence[Alert], *, destinations: dict[str, Destination]) -> Table:
+    table = Table(title=f"{len(alerts)} alerts")
+    for column in ("id", "match", "destination", "mode", "status", "tries", "next / sent", "error"):
+        table.add_column(column)
+    for a in alerts:
+        where = (
+            destinations[a.destination].display if a.destination in destinations else "(removed)"
+        )
+        when = a.sent_at if a.status == "sent" else a.next_attempt_at
+        table.add_row(
+            str(a.id),
+            str(a.match_id),
+            where[:40],
+            a.mode,
+            a.status,
+            str(a.attempts),
+            f"{when:%Y-%m-%d %H:%M}" if when else "-",
+            (a.last_error or "")[:60],
+        )
+    return table
+
+
+def send_results_table(results: Sequence[SendResult]) -> Table:
+    table = Table(title="Test alerts")
+    for column in ("destination", "result", "error"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(r.destination, "sent" if r.ok else "FAILED", r.error or "")
+    return table

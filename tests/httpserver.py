@@ -31,6 +31,7 @@ class Route:
 class Request:
     path: str
     headers: dict[str, str]
+    body: bytes = b""
 
 
 class FeedServer:
@@ -73,6 +74,13 @@ class FeedServer:
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                server._log(Request(path=self.path, headers=dict(self.headers.items()), body=body))
+                route = server.routes.get(self.path) or Route(status=404)
+                return self._send(route)
 
             def do_GET(self) -> None:
                 server._log(Request(path=self.path, headers=dict(self.headers.items())))

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +11,7 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from tests.conftest import SEEDS, aeb_pages, publish, seed_pages
+from tests.daemonproc import DaemonProcess, wait_for
 from tests.httpserver import FeedServer
 
 runner = CliRunner()
@@ -197,24 +193,15 @@ def test_daemon_and_poll_once_produce_the_same_rows(
     once = write_config(tmp_path, feeds={"Local news": url}, db="once.db")
     assert invoke(once, "poll", "--once")[0] == 0
     daemon_config = write_config(tmp_path, feeds={"Local news": url}, db="daemon.db")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(daemon_config), "run"],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+
+    daemon = DaemonProcess(daemon_config).wait_started()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(_rows_or_empty(tmp_path / "daemon.db")) < 9:
-            time.sleep(0.3)
-        time.sleep(0.5)
+        wait_for(lambda: "poll: Local news ok" in daemon.log)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=30)
-    assert proc.returncode == 0, stderr
-    assert "poll: Local news ok status=200 new=9 matches=5" in stderr
-    assert "scheduler: stopped" in stderr
+        log = daemon.stop()
+
+    assert "poll: Local news ok status=200 new=9 matches=5" in log
+    assert "scheduler: stopped" in log
     assert _rows(tmp_path / "daemon.db") == _rows(tmp_path / "once.db")
 
 
