@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor import classify, notify
+from monitor.extract import ExtractorPool
 from monitor.fetch import Fetcher
 from monitor.models import OutboxPolicy, utcnow
 from monitor.outbox import Outbox, next_digest_at
@@ -80,11 +81,17 @@ class App:
     fetcher: Fetcher
     model: ModelHolder
     outbox: Outbox
+    extractor: ExtractorPool
 
     @property
     def stages(self) -> Stages:
         return Stages(
-            store=self.store, fetcher=self.fetcher, classifier=self.model, outbox=self.outbox_policy
+            store=self.store,
+            fetcher=self.fetcher,
+            classifier=self.model,
+            outbox=self.outbox_policy,
+            extractor=self.extractor,
+            entry_workers=self.settings.scheduler.entry_workers,
         )
 
     def outbox_policy(self) -> OutboxPolicy:
@@ -100,6 +107,7 @@ class App:
         )
 
     def close(self) -> None:
+        self.extractor.close()
         self.fetcher.close()
         self.store.close()
 
@@ -129,6 +137,7 @@ def build_app(settings: Settings) -> App:
         fetcher=fetcher,
         model=ModelHolder(settings=settings, store=store),
         outbox=outbox,
+        extractor=ExtractorPool(workers=settings.scheduler.extract_processes),
     )
 
 

@@ -6,6 +6,10 @@ The caller decides the fallback (the feed entry's title and summary).
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 
 import trafilatura
@@ -67,3 +71,42 @@ def _date(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class ExtractorPool:
+    """``extract_article`` in worker processes, so extraction uses every core.
+
+    trafilatura holds the GIL, so threads cannot extract in parallel. Workers are started with
+    "spawn" (safe beside the daemon's threads) on first use; ``workers=0`` extracts in-process.
+    """
+
+    def __init__(self, *, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, *, html: bytes | str, url: str | None = None) -> Extracted | None:
+        if self.workers <= 0:
+            return extract_article(html=html, url=url)
+        try:
+            return self._executor().submit(extract_article, html=html, url=url).result()
+        except BrokenProcessPool as exc:
+            log.error("extract: worker process died (%s); restarting the pool", exc)
+            self._reset()
+            return None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            return self._pool
+
+    def _reset(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        self._reset()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from monitor import extract, feeds
@@ -19,6 +20,8 @@ from monitor.errors import FetchError, HTTPStatusError, MonitorError
 from monitor.fetch import Fetcher
 from monitor.models import Article, Entry, Extracted, Feed, OutboxPolicy, Response, utcnow
 from monitor.store import Store
+
+DEFAULT_ENTRY_WORKERS = 4
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,8 @@ class Stages:
     fetcher: Fetcher
     classifier: Callable[[], Classifier]
     outbox: Callable[[], OutboxPolicy] = OutboxPolicy
+    extractor: Callable[..., Extracted | None] = extract.extract_article
+    entry_workers: int = DEFAULT_ENTRY_WORKERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +72,9 @@ def poll_feed(
     classifier = stages.classifier()
     outbox = stages.outbox()
     matches = 0
-    for entry in entries:
+    for article in _process_entries(entries, feed=feed, stages=stages, classifier=classifier):
         if should_stop():
             return _done(feed, "stopped", started, http_status=response.status, new=len(entries))
-        article = _process_entry(entry, feed=feed, stages=stages, classifier=classifier)
         matches += stages.store.save_article(article=article, outbox=outbox) is not None
     _record_success(stages, feed, response)
     return _done(
@@ -78,9 +82,23 @@ def poll_feed(
     )
 
 
+def _process_entries(
+    entries: list[Entry], *, feed: Feed, stages: Stages, classifier: Classifier
+) -> Iterator[Article]:
+    """Articles in entry order; pages are fetched and extracted a few at a time, concurrently."""
+    width = max(stages.entry_workers, 1)
+
+    def process(entry: Entry) -> Article:
+        return _process_entry(entry, feed=feed, stages=stages, classifier=classifier)
+
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="entry") as pool:
+        for start in range(0, len(entries), width * 2):
+            yield from pool.map(process, entries[start : start + width * 2])
+
+
 def _process_entry(entry: Entry, *, feed: Feed, stages: Stages, classifier: Classifier) -> Article:
     """Fetch and extract the linked page, falling back to the entry's own title and summary."""
-    extracted, error = _fetch_and_extract(entry, fetcher=stages.fetcher)
+    extracted, error = _fetch_and_extract(entry, stages=stages)
     if extracted is not None:
         title, text, method = extracted.title or entry.title, extracted.text, "trafilatura"
     else:
@@ -104,11 +122,11 @@ def _process_entry(entry: Entry, *, feed: Feed, stages: Stages, classifier: Clas
     )
 
 
-def _fetch_and_extract(entry: Entry, *, fetcher: Fetcher) -> tuple[Extracted | None, str | None]:
+def _fetch_and_extract(entry: Entry, *, stages: Stages) -> tuple[Extracted | None, str | None]:
     if not entry.link:
         return None, "entry has no link"
     try:
-        page = fetcher.fetch(entry.link)
+        page = stages.fetcher.fetch(entry.link)
     except FetchError as exc:
         log.info(
             "extract: article page unavailable, using feed summary: %s",
@@ -116,7 +134,7 @@ def _fetch_and_extract(entry: Entry, *, fetcher: Fetcher) -> tuple[Extracted | N
             extra={"url": entry.link},
         )
         return None, str(exc)
-    extracted = extract.extract_article(html=page.content, url=page.url)
+    extracted = stages.extractor(html=page.content, url=page.url)
     return extracted, None if extracted else "no article text found on the page"
 
 

@@ -77,6 +77,10 @@ class FetchSettings(BaseModel):
 class SchedulerSettings(BaseModel):
     tick: Duration = 5.0
     workers: int = Field(default=4, ge=1, le=64)
+    # article pages fetched and extracted at once within one feed
+    entry_workers: int = Field(default=4, ge=1, le=64)
+    # processes extracting article text (trafilatura holds the GIL); 0 = in the polling thread
+    extract_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0, le=64)
 
 
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

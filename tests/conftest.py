@@ -85,7 +85,7 @@ def make_settings(tmp_path: Path, *, feeds: list[dict[str, object]], **fetch: ob
         storage={"url": f"sqlite:///{tmp_path / 'monitor.db'}"},
         classifier={"seeds": str(SEEDS), "cache_dir": str(tmp_path / "model")},
         fetch={"timeout": 3, "allow_private_networks": True, **fetch},
-        scheduler={"tick": 0.2, "workers": 4},
+        scheduler={"tick": 0.2, "workers": 4, "extract_processes": 0},
         feeds=feeds,
     )
 

@@ -202,3 +202,24 @@ def test_unfetchable_article_falls_back_to_feed_summary(
     assert gone.extraction == "feed-summary" and "HTTP 404" in (gone.extraction_error or "")
     assert gone.text == "Pakistan and Russia signed a barter deal for Russian wheat."
     assert "only http and https" in (by_title["Local file"].extraction_error or "")
+
+
+def test_extraction_in_worker_processes_matches_in_process(
+    server: FeedServer, corpus: Path, tmp_path: Path
+) -> None:
+    from monitor.app import build_app
+    from monitor.extract import extract_article
+    from tests.conftest import make_settings
+
+    pages = aeb_pages(corpus, limit=6)
+    url = publish(server, feed_path="/news.xml", pages=pages)
+    settings = make_settings(tmp_path, feeds=[{"name": "News", "url": url}])
+    settings.scheduler.extract_processes = 2
+    app = build_app(settings)
+    try:
+        poll_feed(feed_id=_feed(app, "News").id or 0, stages=app.stages)
+        stored = {a.url.rsplit("/", 1)[-1]: a.text for a in _articles(app)}
+    finally:
+        app.close()
+    expected = {p.path.rsplit("/", 1)[-1]: extract_article(html=p.body) for p in pages}
+    assert stored == {k: v.text for k, v in expected.items() if v is not None}
