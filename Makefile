@@ -23,9 +23,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
 run: $(VENV)/.installed
 	$(BIN)/monitor --config $(CONFIG) run
 
-## test: install with dev extras, lint, type-check and run the whole suite
+## test: install with dev extras, lint, type-check and run the whole suite (on SQLite, and
+## again on PostgreSQL when MONITOR_TEST_DATABASE_URL names a server: see .ci/postgres.sh)
 test: $(VENV)/.installed-dev lint
-	$(BIN)/pytest -q
+	MONITOR_TEST_DATABASE_URL= $(BIN)/pytest -q
+	@if [ -n "$$MONITOR_TEST_DATABASE_URL" ]; then \
+	  echo "--- the suite again on PostgreSQL at $${MONITOR_TEST_DATABASE_URL##*@}"; \
+	  $(BIN)/pytest -q; \
+	fi
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check monitor tests bench

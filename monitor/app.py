@@ -123,7 +123,11 @@ def open_store(settings: Settings) -> Store:
 
 def build_app(settings: Settings) -> App:
     store = open_store(settings)
-    outbox = build_outbox(settings, store)  # validates alert URLs before anything runs
+    try:
+        outbox = build_outbox(settings, store)  # validates alert URLs before anything runs
+    except Exception:
+        store.close()
+        raise
     fetcher = Fetcher(
         timeout=settings.fetch.timeout,
         max_bytes=settings.fetch.max_bytes,

@@ -299,6 +299,25 @@ def matches_list(
     views.print_matches(rows, fmt=format, console=console)
 
 
+@matches_app.command("export")
+def matches_export(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None, typer.Option(help="Only matches since this date (YYYY-MM-DD).")
+    ] = None,
+    format: Annotated[
+        views.ExportFormat, typer.Option("--format", help="Output format.")
+    ] = views.ExportFormat.csv,
+) -> None:
+    """Export matches (with judgements and reasons) for a report, oldest first."""
+    from monitor.export import export_matches
+
+    with _app(ctx) as application:
+        rows = application.store.matches_since(since=views.parse_date(since))
+    with _errors():
+        export_matches(rows, fmt=format.value, out=sys.stdout)
+
+
 @matches_app.command("show")
 def matches_show(ctx: typer.Context, article_id: int) -> None:
     """Show one article in full, with its score and reasons (ID as listed by `matches list`)."""
@@ -393,6 +412,25 @@ def eval_command(
         rows = views.read_jsonl(file)
         report = evaluate(classifier=application.model(), rows=rows)
     console.print(report.render(), highlight=False)
+
+
+# -- web ------------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; other than loopback needs MONITOR_WEB_TOKEN.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+) -> None:
+    """Serve the review page: matches, search, judgements, feeds, Atom feed, API, metrics."""
+    from monitor import web
+
+    with _app(ctx) as application:
+        log.info("web: serving http://%s:%d/", host, port)
+        web.serve(app=application, host=host, port=port, token=web.token_from_env())
 
 
 # -- alerts ---------------------------------------------------------------------------------

@@ -1,10 +1,253 @@
-"""Queries for reviewing stored matches (web page, exports, search). Mixed into ``Store``."""
+"""Queries for reviewing stored matches (web page, exports, search). Mixed into ``Store``.
+
+Full-text search uses the database's own index over article title and text:
+
+* SQLite: an external-content FTS5 table ``article_fts`` kept in step with ``article`` by
+  triggers, filled once from existing rows when it is first created;
+* PostgreSQL: a GIN index on ``to_tsvector('simple', title || ' ' || text)``.
+
+Everything here is idempotent: ``create_review_schema`` may run on every start.
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ColumnElement, Engine, column, func, inspect, literal_column, table
+from sqlmodel import Session, col, select
+
+from monitor.models import Article, Feed, Judgement, Match
+
+DEFAULT_LIMIT = 50
+FTS_TABLE = "article_fts"
+PG_FTS_CONFIG = "simple"  # language-neutral: sources write in English, Urdu, Russian, …
+_WORD = re.compile(r"\w", re.UNICODE)
+_NOT_WORD = re.compile(r"\W+", re.UNICODE)
+
+SQLITE_FTS_SCHEMA = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+    "title, text, content='article', content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ai AFTER INSERT ON article BEGIN "
+    f"INSERT INTO {FTS_TABLE}(rowid, title, text) VALUES (new.id, new.title, new.text); END",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ad AFTER DELETE ON article BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, text) "
+    "VALUES ('delete', old.id, old.title, old.text); END",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_au AFTER UPDATE OF title, text ON article BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, text) "
+    "VALUES ('delete', old.id, old.title, old.text); "
+    f"INSERT INTO {FTS_TABLE}(rowid, title, text) VALUES (new.id, new.title, new.text); END",
+)
+SQLITE_FTS_BACKFILL = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"
+PG_FTS_DOCUMENT = (
+    f"to_tsvector('{PG_FTS_CONFIG}', coalesce(title, '') || ' ' || coalesce(text, ''))"
+)
+PG_FTS_SCHEMA = (
+    f"CREATE INDEX IF NOT EXISTS ix_article_fts ON article USING GIN (({PG_FTS_DOCUMENT}))",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchFilter:
+    """What the matches page, the API and exports ask for. ``None`` means "any"."""
+
+    since: datetime | None = None  # matched at or after
+    until: datetime | None = None  # matched before
+    min_score: float | None = None
+    source: str | None = None  # feed name
+    judgement: str | None = None  # "relevant", "irrelevant" or "unjudged"
+    search: str | None = None  # words looked up in title and text
+    limit: int | None = DEFAULT_LIMIT
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRow:
+    match: Match
+    article: Article
+    feed: Feed
+    judgement: Judgement | None
 
 
 class ReviewQueries:
     """Review-side SQL; ``Store`` inherits these methods."""
 
+    if TYPE_CHECKING:
+        engine: Engine
+        is_sqlite: bool
+
+        def _read(self) -> AbstractContextManager[Session]: ...
+        def _write(self) -> AbstractContextManager[Session]: ...
+
     def create_review_schema(self) -> None:
-        """Extra schema the review side needs (e.g. full-text indexes). Called by create_schema."""
+        """Extra schema the review side needs (the full-text index). Called by create_schema."""
+        if not self.is_sqlite:
+            self._execute(PG_FTS_SCHEMA)
+            return
+        fresh = not inspect(self.engine).has_table(FTS_TABLE)
+        self._execute(SQLITE_FTS_SCHEMA + ((SQLITE_FTS_BACKFILL,) if fresh else ()))
+
+    def _execute(self, statements: Sequence[str]) -> None:
+        with self._write() as s:
+            for statement in statements:
+                s.connection().exec_driver_sql(statement)
+
+    # -- matches --------------------------------------------------------------------------
+
+    def review_matches(self, *, where: MatchFilter = MatchFilter()) -> list[ReviewRow]:
+        """Matches with their article, feed and judgement, newest first."""
+        query = (
+            select(Match, Article, Feed, Judgement)
+            .join(Article, col(Article.id) == Match.article_id)
+            .join(Feed, col(Feed.id) == Article.feed_id)
+            .outerjoin(Judgement, col(Judgement.article_id) == Article.id)
+            .where(*self._conditions(where))
+            .order_by(col(Match.created_at).desc(), col(Match.id).desc())
+        )
+        if where.limit is not None:
+            query = query.limit(where.limit)
+        with self._read() as s:
+            rows = s.exec(query.offset(where.offset)).all()
+        return [ReviewRow(match=m, article=a, feed=f, judgement=j) for m, a, f, j in rows]
+
+    def count_matches(self, *, where: MatchFilter = MatchFilter()) -> int:
+        query = (
+            select(func.count(col(Match.id)))
+            .join(Article, col(Article.id) == Match.article_id)
+            .join(Feed, col(Feed.id) == Article.feed_id)
+            .outerjoin(Judgement, col(Judgement.article_id) == Article.id)
+            .where(*self._conditions(where))
+        )
+        with self._read() as s:
+            return int(s.exec(query).one())
+
+    def matches_since(self, *, since: datetime | None) -> list[ReviewRow]:
+        """Every match since ``since`` (all when ``None``), newest first: for exports."""
+        return self.review_matches(where=MatchFilter(since=since, limit=None))
+
+    def _conditions(self, where: MatchFilter) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if where.since is not None:
+            conditions.append(col(Match.created_at) >= where.since)
+        if where.until is not None:
+            conditions.append(col(Match.created_at) < where.until)
+        if where.min_score is not None:
+            conditions.append(col(Match.score) >= where.min_score)
+        if where.source:
+            conditions.append(col(Feed.name) == where.source)
+        conditions += _judgement_condition(where.judgement)
+        if where.search and (phrase := self._search_condition(where.search)) is not None:
+            conditions.append(phrase)
+        return conditions
+
+    def _search_condition(self, words: str) -> ColumnElement[bool] | None:
+        if not self.is_sqlite:
+            terms = tsquery_text(words)
+            if terms is None:
+                return None
+            document: ColumnElement[str] = literal_column(PG_FTS_DOCUMENT)
+            condition: ColumnElement[bool] = document.op("@@")(
+                func.to_tsquery(PG_FTS_CONFIG, terms)
+            )
+            return condition
+        expression = fts5_query(words)
+        if expression is None:
+            return None
+        fts = table(FTS_TABLE, column("rowid"), column(FTS_TABLE))
+        hits = select(fts.c.rowid).where(fts.c[FTS_TABLE].op("MATCH")(expression))
+        return col(Article.id).in_(hits)
+
+    # -- page furniture -------------------------------------------------------------------
+
+    def sources(self) -> list[str]:
+        """Names of feeds that have at least one match."""
+        query = (
+            select(Feed.name)
+            .join(Article, col(Article.feed_id) == Feed.id)
+            .join(Match, col(Match.article_id) == Article.id)
+            .distinct()
+            .order_by(col(Feed.name))
+        )
+        with self._read() as s:
+            return list(s.exec(query).all())
+
+    def matches_per_day(self, *, days: int, today: date) -> list[tuple[date, int]]:
+        """(day, matches) for the ``days`` days up to ``today``, zero days included."""
+        first = today - timedelta(days=days - 1)
+        day = func.date(Match.created_at)
+        query = (
+            select(day, func.count(col(Match.id)))
+            .where(col(Match.created_at) >= datetime.combine(first, time(), tzinfo=UTC))
+            .group_by(day)
+        )
+        with self._read() as s:
+            counts = {str(d): int(n) for d, n in s.exec(query).all()}
+        span = (first + timedelta(days=i) for i in range(days))
+        return [(d, counts.get(d.isoformat(), 0)) for d in span]
+
+    # -- health and metrics ---------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Raise ``StoreError`` when the database does not answer."""
+        with self._read() as s:
+            s.connection().exec_driver_sql("SELECT 1")
+
+    def judgement_counts(self) -> dict[bool, int]:
+        query = select(Judgement.relevant, func.count(col(Judgement.id))).group_by(
+            col(Judgement.relevant)
+        )
+        with self._read() as s:
+            return {bool(r): int(n) for r, n in s.exec(query).all()}
+
+    def alerts_by_status(self) -> dict[str, int] | None:
+        """Alerts by status, or ``None`` when the database has no ``alert`` table."""
+        if not inspect(self.engine).has_table("alert"):
+            return None
+        alert = table("alert", column("status"))
+        query = select(alert.c.status, func.count()).group_by(alert.c.status)
+        with self._read() as s:
+            return {str(status): int(n) for status, n in s.exec(query).all()}
+
+
+def _judgement_condition(judgement: str | None) -> list[ColumnElement[bool]]:
+    if judgement == "relevant":
+        return [col(Judgement.relevant).is_(True)]
+    if judgement == "irrelevant":
+        return [col(Judgement.relevant).is_(False)]
+    if judgement == "unjudged":
+        return [col(Judgement.id).is_(None)]
+    return []
+
+
+def fts5_query(words: str) -> str | None:
+    """User words as an FTS5 query: every word must occur; ``word*`` matches a prefix.
+
+    Each word is quoted, so FTS5 operators and punctuation in the input are plain text.
+    Returns ``None`` when nothing searchable is left.
+    """
+    terms = []
+    for word in words.split():
+        prefix = word.endswith("*")
+        word = word.rstrip("*")
+        if _WORD.search(word):
+            quoted = '"' + word.replace('"', '""') + '"'
+            terms.append(quoted + ("*" if prefix else ""))
+    return " ".join(terms) or None
+
+
+def tsquery_text(words: str) -> str | None:
+    """User words as a PostgreSQL ``to_tsquery`` text with the same meaning as ``fts5_query``.
+
+    Only word characters reach the query, each as a quoted lexeme, so nothing the user types is
+    tsquery syntax. (The ``simple`` configuration does not fold diacritics; FTS5 does.)
+    """
+    lexemes = []
+    for word in words.split():
+        suffix = ":*" if word.endswith("*") else ""
+        parts = [p.lower() for p in _NOT_WORD.split(word) if p]
+        lexemes += [f"'{p}'" for p in parts[:-1]] + [f"'{p}'{suffix}" for p in parts[-1:]]
+    return " & ".join(lexemes) or None

@@ -30,6 +30,12 @@ class Format(enum.StrEnum):
     csv = "csv"
 
 
+class ExportFormat(enum.StrEnum):
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
 class AlertStatus(enum.StrEnum):
     pending = "pending"
     sending = "sending"

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.pool import NullPool
 
 from monitor.app import App, build_app
 from monitor.settings import Settings
@@ -17,6 +23,52 @@ from tests.httpserver import FeedServer, Item, Route, html_page, rss
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seed_articles"
+
+
+TEST_DATABASE_URL = os.environ.get("MONITOR_TEST_DATABASE_URL")
+_created_databases: list[str] = []
+
+
+def database_url(tmp_path: Path, name: str = "monitor") -> str:
+    """A fresh, empty database for this test: SQLite in tmp_path, or a new PostgreSQL database
+    on the server named by MONITOR_TEST_DATABASE_URL (the same name gives the same database)."""
+    if not TEST_DATABASE_URL:
+        return f"sqlite:///{tmp_path / name}.db"
+    db = "t_" + hashlib.sha256(f"{tmp_path}/{name}".encode()).hexdigest()[:20]
+    url = make_url(TEST_DATABASE_URL).set(database=db)
+    if db not in _created_databases:
+        _admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', f'CREATE DATABASE "{db}"')
+        _created_databases.append(db)
+    return url.render_as_string(hide_password=False)
+
+
+def _admin(*statements: str) -> None:
+    engine = create_engine(
+        TEST_DATABASE_URL or "", isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    with engine.connect() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    yield
+    for db in _created_databases:
+        _admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of one SQL query on the test database; [] while the table does not exist yet."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.exec_driver_sql(sql).all()]
+    except (OperationalError, ProgrammingError):
+        return []
+    finally:
+        engine.dispose()
 
 
 def corpus_dir() -> Path:
@@ -82,7 +134,7 @@ def publish(
 
 def make_settings(tmp_path: Path, *, feeds: list[dict[str, object]], **fetch: object) -> Settings:
     return Settings(
-        storage={"url": f"sqlite:///{tmp_path / 'monitor.db'}"},
+        storage={"url": database_url(tmp_path)},
         classifier={"seeds": str(SEEDS), "cache_dir": str(tmp_path / "model")},
         fetch={"timeout": 3, "allow_private_networks": True, **fetch},
         scheduler={"tick": 0.2, "workers": 4, "extract_processes": 0},

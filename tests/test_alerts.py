@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -18,7 +18,7 @@ from monitor.notify import Renderer
 from monitor.outbox import deliver_due, next_digest_at
 from monitor.pipeline import poll_feed
 from monitor.settings import Settings
-from tests.conftest import SEEDS, aeb_pages, make_settings, publish, seed_pages
+from tests.conftest import SEEDS, aeb_pages, database_url, make_settings, publish, query, seed_pages
 from tests.daemonproc import DaemonProcess, wait_for
 from tests.httpserver import FeedServer, Item, Route, rss
 from tests.smtpserver import SMTPServer, free_port, parts
@@ -170,7 +170,7 @@ def test_html_escapes_article_content() -> None:
 def config_file(tmp_path: Path, *, feeds: dict[str, str], urls: list[str], extra: str = "") -> Path:
     lines = [
         "[storage]",
-        f'url = "sqlite:///{tmp_path / "monitor.db"}"',
+        f'url = "{database_url(tmp_path)}"',
         "[classifier]",
         f'seeds = "{SEEDS}"',
         f'cache_dir = "{tmp_path / "model"}"',
@@ -231,12 +231,8 @@ def app_cli():  # type: ignore[no-untyped-def]
 # --- the daemon through an SMTP outage and a restart -----------------------------------------
 
 
-def alert_rows(db: Path) -> list[tuple[str, int, str | None]]:
-    try:
-        with sqlite3.connect(db) as conn:
-            return conn.execute("SELECT status, attempts, last_error FROM alert").fetchall()
-    except sqlite3.Error:
-        return []
+def alert_rows(url: str) -> list[tuple[Any, ...]]:
+    return query(url, "SELECT status, attempts, last_error FROM alert ORDER BY id")
 
 
 def test_smtp_outage_then_recovery_delivers_once_across_a_restart(
@@ -245,7 +241,7 @@ def test_smtp_outage_then_recovery_delivers_once_across_a_restart(
     url = publish(server, feed_path="/news.xml", pages=seed_pages()[:2])
     smtp = SMTPServer()  # its port is chosen but nothing listens yet
     config = config_file(tmp_path, feeds={"Local news": url}, urls=[smtp.url])
-    db = tmp_path / "monitor.db"
+    db = database_url(tmp_path)
 
     daemon = DaemonProcess(config).wait_started()
     try:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from monitor.cli import app
-from tests.conftest import SEEDS, aeb_pages, publish, seed_pages
+from tests.conftest import SEEDS, aeb_pages, database_url, publish, query, seed_pages
 from tests.daemonproc import DaemonProcess, wait_for
 from tests.httpserver import FeedServer
 
@@ -20,7 +20,7 @@ runner = CliRunner()
 def write_config(tmp_path: Path, *, feeds: dict[str, str], db: str = "monitor.db") -> Path:
     lines = [
         "[storage]",
-        f'url = "sqlite:///{tmp_path / db}"',
+        f'url = "{database_url(tmp_path, db)}"',
         "[classifier]",
         f'seeds = "{SEEDS}"',
         f'cache_dir = "{tmp_path / "model"}"',
@@ -176,14 +176,14 @@ def test_score_one_text_and_jsonl_in_order(tmp_path: Path) -> None:
 # --- the daemon, as a real process ------------------------------------------------------------
 
 
-def _rows(db: Path) -> set[tuple[str, str, float, int]]:
-    with sqlite3.connect(db) as conn:
-        return set(
-            conn.execute(
-                "SELECT a.url, a.title, round(a.score, 6), m.id IS NOT NULL FROM article a "
-                "LEFT JOIN match m ON m.article_id = a.id"
-            ).fetchall()
+def _rows(url: str) -> set[tuple[Any, ...]]:
+    return set(
+        query(
+            url,
+            "SELECT a.url, a.title, round(CAST(a.score AS NUMERIC), 6), m.id IS NOT NULL "
+            "FROM article a LEFT JOIN match m ON m.article_id = a.id",
         )
+    )
 
 
 def test_daemon_and_poll_once_produce_the_same_rows(
@@ -202,11 +202,4 @@ def test_daemon_and_poll_once_produce_the_same_rows(
 
     assert "poll: Local news ok status=200 new=9 matches=5" in log
     assert "scheduler: stopped" in log
-    assert _rows(tmp_path / "daemon.db") == _rows(tmp_path / "once.db")
-
-
-def _rows_or_empty(db: Path) -> set[tuple[str, str, float, int]]:
-    try:
-        return _rows(db)
-    except sqlite3.Error:
-        return set()
+    assert _rows(database_url(tmp_path, "daemon.db")) == _rows(database_url(tmp_path, "once.db"))

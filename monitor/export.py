@@ -1,0 +1,78 @@
+"""Matches as files for reports: CSV, JSON, JSON Lines. Pure rendering, no database access."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import IO, Any
+
+from monitor.errors import ConfigError
+from monitor.review_store import ReviewRow
+from monitor.store import MatchRow
+from monitor.views import match_record
+
+FORMATS = ("csv", "json", "jsonl")
+CSV_FIELDS = (
+    "id",
+    "match_id",
+    "url",
+    "title",
+    "source",
+    "published",
+    "score",
+    "matched_at",
+    "judgement",
+    "reasons",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # spreadsheets run these as formulas
+
+
+def record(row: ReviewRow) -> dict[str, Any]:
+    """One match as plain data: ``views.match_record`` plus the reviewer's judgement."""
+    base = match_record(MatchRow(match=row.match, article=row.article, feed=row.feed))
+    return {**base, "judgement": judgement_name(row)}
+
+
+def judgement_name(row: ReviewRow) -> str | None:
+    if row.judgement is None:
+        return None
+    return "relevant" if row.judgement.relevant else "irrelevant"
+
+
+def export_matches(rows: Iterable[ReviewRow], *, fmt: str, out: IO[str]) -> None:
+    """Write ``rows`` to ``out`` as ``csv``, ``json`` (one array) or ``jsonl`` (one per line)."""
+    writer = _WRITERS.get(fmt)
+    if writer is None:
+        raise ConfigError(f"export: unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    writer([record(r) for r in rows], out)
+
+
+def _write_csv(records: Sequence[dict[str, Any]], out: IO[str]) -> None:
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for r in records:
+        writer.writerow({k: _cell(v) for k, v in {**r, "reasons": "; ".join(r["reasons"])}.items()})
+
+
+def _cell(value: Any) -> Any:
+    """Third-party text that a spreadsheet would evaluate is quoted with a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _write_json(records: Sequence[dict[str, Any]], out: IO[str]) -> None:
+    out.write(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
+
+
+def _write_jsonl(records: Sequence[dict[str, Any]], out: IO[str]) -> None:
+    for r in records:
+        out.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+_WRITERS: dict[str, Callable[[Sequence[dict[str, Any]], IO[str]], None]] = {
+    "csv": _write_csv,
+    "json": _write_json,
+    "jsonl": _write_jsonl,
+}

@@ -1,0 +1,102 @@
+"""The review web page: ``create_app`` builds the ASGI app, ``serve`` runs it with uvicorn.
+
+Presenting and wiring only; the queries live in ``monitor.review_store``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from monitor.errors import ConfigError, StoreError
+from monitor.web import api, pages
+from monitor.web.security import Guard, is_loopback
+
+if TYPE_CHECKING:
+    from monitor.app import App
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+TOKEN_ENV = "MONITOR_WEB_TOKEN"
+MIN_TOKEN_LENGTH = 16
+MAX_BODY_BYTES = 64 * 1024  # forms here are a few fields
+STATIC = Path(__file__).resolve().parent / "static"
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "check_binding", "create_app", "serve", "token_from_env"]
+
+
+def token_from_env() -> str | None:
+    """``MONITOR_WEB_TOKEN``, or ``None`` when unset or empty."""
+    return os.environ.get(TOKEN_ENV) or None
+
+
+def check_binding(*, host: str, token: str | None) -> None:
+    """Refuse to listen beyond this machine without a token, or with a guessable one."""
+    if token is not None and len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"web: {TOKEN_ENV} is too short ({len(token)} characters; use {MIN_TOKEN_LENGTH} or "
+            "more, e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe())')"
+        )
+    if token is None and not is_loopback(host):
+        raise ConfigError(
+            f"web: refusing to listen on {host} without a token: set {TOKEN_ENV} (anyone who "
+            "can reach the port could read and judge matches), or bind to 127.0.0.1"
+        )
+
+
+def create_app(*, app: App, token: str | None) -> Starlette:
+    """The ASGI app over ``app.store``; with a token, every page but /healthz requires it."""
+    routes = [
+        Route("/", pages.matches, methods=["GET"], name="matches"),
+        Route("/articles/{article_id:int}", pages.article, methods=["GET"], name="article"),
+        Route("/articles/{article_id:int}/judgement", pages.judge, methods=["POST"]),
+        Route("/feeds", pages.feeds, methods=["GET"], name="feeds"),
+        Route("/login", pages.login_form, methods=["GET"]),
+        Route("/login", pages.login, methods=["POST"]),
+        Route("/logout", pages.logout, methods=["POST"]),
+        Route("/feed.xml", api.atom_feed, methods=["GET"]),
+        Route("/api/matches", api.api_matches, methods=["GET"]),
+        Route("/healthz", api.healthz, methods=["GET"]),
+        Route("/metrics", api.metrics, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    asgi = Starlette(
+        routes=routes,
+        middleware=[Middleware(Guard, token=token)],
+        exception_handlers={StoreError: _store_error},
+        max_body_size=MAX_BODY_BYTES,
+    )
+    asgi.state.monitor = app
+    asgi.state.token = token
+    return asgi
+
+
+def _store_error(request: Request, exc: Exception) -> Response:
+    log.error("web: %s", exc, extra={"path": request.url.path})
+    return PlainTextResponse(f"{exc}\nhint: {StoreError.hint}", status_code=503)
+
+
+def serve(*, app: App, host: str, port: int, token: str | None) -> None:
+    """Run the page with uvicorn until interrupted. Raises ``ConfigError`` on an unsafe binding."""
+    import uvicorn
+
+    check_binding(host=host, token=token)
+    log.info("web: serving on http://%s:%d/", host if ":" not in host else f"[{host}]", port)
+    uvicorn.run(
+        create_app(app=app, token=token),
+        host=host,
+        port=port,
+        log_config=None,  # keep the CLI's logging set-up
+        server_header=False,
+    )
