@@ -114,10 +114,17 @@ class App:
 
 def open_store(settings: Settings) -> Store:
     store = Store(url=settings.storage.url)
-    store.create_schema()
-    store.sync_config_feeds(
-        [FeedDef(name=f.name, url=f.url, interval_seconds=int(f.interval)) for f in settings.feeds]
-    )
+    try:
+        store.prepare_schema()
+        store.sync_config_feeds(
+            [
+                FeedDef(name=f.name, url=f.url, interval_seconds=int(f.interval))
+                for f in settings.feeds
+            ]
+        )
+    except Exception:
+        store.close()
+        raise
     return store
 
 

@@ -38,6 +38,8 @@ config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True
 app.add_typer(feeds_app, name="feeds")
 app.add_typer(matches_app, name="matches")
 app.add_typer(config_app, name="config")
+db_app = typer.Typer(help="Database schema: status and migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 alerts_app = typer.Typer(help="Test destinations, list and retry alerts.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 
@@ -478,6 +480,49 @@ def alerts_retry(
     console.print(f"queued {count} alert(s) again")
     if delivery is not None:
         console.print(views.delivery_line(delivery), highlight=False)
+
+
+# -- database -------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply pending schema migrations (the daemon refuses to start on an older schema)."""
+    from monitor.settings import mask_url
+    from monitor.store import Store
+
+    state: State = ctx.obj
+    with _errors():
+        settings = state.settings()
+        store = Store(url=settings.storage.url)
+        try:
+            before, after = store.upgrade_schema()
+        finally:
+            store.close()
+    where = mask_url(settings.storage.url)
+    if before == after:
+        console.print(f"{where}: schema already at revision {after}", highlight=False)
+    else:
+        console.print(
+            f"{where}: schema upgraded from {before or 'empty'} to {after}", highlight=False
+        )
+
+
+@db_app.command("status")
+def db_status(ctx: typer.Context) -> None:
+    """Show the schema revision of the database and the one this version needs."""
+    from monitor import migrate
+    from monitor.store import Store
+
+    state: State = ctx.obj
+    with _errors():
+        store = Store(url=state.settings().storage.url)
+        try:
+            schema = migrate.schema_state(store.engine)
+        finally:
+            store.close()
+    verdict = "up to date" if not schema.behind else "behind: run `monitor db upgrade`"
+    console.print(f"schema revision {schema.current or 'none'}, needed {schema.head}: {verdict}")
 
 
 # -- configuration --------------------------------------------------------------------------

@@ -41,6 +41,7 @@ TRACKING_PARAMS = frozenset(
 TRACKING_PREFIXES = ("utm_", "pk_", "hsa_")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_SUMMARY_CHARS = 20_000
+MAX_URL_CHARS = 2_000
 
 
 def parse_feed(*, content: bytes, content_type: str | None, url: str) -> ParsedFeed:
@@ -55,6 +56,13 @@ def parse_feed(*, content: bytes, content_type: str | None, url: str) -> ParsedF
     return ParsedFeed(title=str(parsed.feed.get("title", "")), entries=entries)
 
 
+def _bounded(url: str) -> str:
+    """A canonical URL short enough to index (databases cap index entries); else its hash."""
+    if len(url) <= MAX_URL_CHARS:
+        return url
+    return "sha256:" + hashlib.sha256(url.encode()).hexdigest()
+
+
 def _why(parsed: Any) -> str:
     exc = parsed.get("bozo_exception")
     return f"{type(exc).__name__}: {exc}" if exc else "no feed elements found"
@@ -62,7 +70,7 @@ def _why(parsed: Any) -> str:
 
 def _entry(raw: Any, *, base_url: str) -> Entry:
     link = _absolute(raw.get("link"), base_url=base_url)
-    canonical = canonical_url(link) if link else None
+    canonical = _bounded(canonical_url(link)) if link else None
     title = str(raw.get("title", "")).strip()
     return Entry(
         key=entry_key(guid=raw.get("id"), canonical=canonical, title=title, link=link),

@@ -6,13 +6,12 @@ Full-text search uses the database's own index over article title and text:
   triggers, filled once from existing rows when it is first created;
 * PostgreSQL: a GIN index on ``to_tsvector('simple', title || ' ' || text)``.
 
-Everything here is idempotent: ``create_review_schema`` may run on every start.
+The full-text index itself is created by migration 0002 (``monitor/migrations``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,29 +25,12 @@ from monitor.models import Article, Feed, Judgement, Match
 DEFAULT_LIMIT = 50
 FTS_TABLE = "article_fts"
 PG_FTS_CONFIG = "simple"  # language-neutral: sources write in English, Urdu, Russian, …
-_WORD = re.compile(r"\w", re.UNICODE)
-_NOT_WORD = re.compile(r"\W+", re.UNICODE)
-
-SQLITE_FTS_SCHEMA = (
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
-    "title, text, content='article', content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ai AFTER INSERT ON article BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, title, text) VALUES (new.id, new.title, new.text); END",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_ad AFTER DELETE ON article BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, text) "
-    "VALUES ('delete', old.id, old.title, old.text); END",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_au AFTER UPDATE OF title, text ON article BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, title, text) "
-    "VALUES ('delete', old.id, old.title, old.text); "
-    f"INSERT INTO {FTS_TABLE}(rowid, title, text) VALUES (new.id, new.title, new.text); END",
-)
-SQLITE_FTS_BACKFILL = f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"
+# the expression migration 0002 indexes with GIN on PostgreSQL; queries must use it verbatim
 PG_FTS_DOCUMENT = (
     f"to_tsvector('{PG_FTS_CONFIG}', coalesce(title, '') || ' ' || coalesce(text, ''))"
 )
-PG_FTS_SCHEMA = (
-    f"CREATE INDEX IF NOT EXISTS ix_article_fts ON article USING GIN (({PG_FTS_DOCUMENT}))",
-)
+_WORD = re.compile(r"\w", re.UNICODE)
+_NOT_WORD = re.compile(r"\W+", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,19 +64,6 @@ class ReviewQueries:
 
         def _read(self) -> AbstractContextManager[Session]: ...
         def _write(self) -> AbstractContextManager[Session]: ...
-
-    def create_review_schema(self) -> None:
-        """Extra schema the review side needs (the full-text index). Called by create_schema."""
-        if not self.is_sqlite:
-            self._execute(PG_FTS_SCHEMA)
-            return
-        fresh = not inspect(self.engine).has_table(FTS_TABLE)
-        self._execute(SQLITE_FTS_SCHEMA + ((SQLITE_FTS_BACKFILL,) if fresh else ()))
-
-    def _execute(self, statements: Sequence[str]) -> None:
-        with self._write() as s:
-            for statement in statements:
-                s.connection().exec_driver_sql(statement)
 
     # -- matches --------------------------------------------------------------------------
 

@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import Engine, event, func
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, SQLModel, col, create_engine, select
+from sqlmodel import Session, col, create_engine, select
 
+from monitor import migrate
 from monitor.errors import StoreError
 from monitor.models import (
     Article,
@@ -60,10 +61,25 @@ class Store(ReviewQueries, OutboxQueries):
         self.engine = engine or _make_engine(url)
         self._write_lock = threading.Lock()
 
-    def create_schema(self) -> None:
+    def prepare_schema(self, *, create_if_empty: bool = True) -> None:
+        """Create the schema in a new, empty database; refuse one whose schema is behind."""
         with self._translate():
-            SQLModel.metadata.create_all(self.engine)
-        self.create_review_schema()
+            state = migrate.schema_state(self.engine)
+            if state.empty and create_if_empty:
+                migrate.upgrade(self.engine)
+                return
+        if state.behind:
+            raise StoreError(
+                f"store: the database schema is at revision {state.current or 'none'}, this "
+                f"version of monitor needs {state.head}: run `monitor db upgrade` first"
+            )
+
+    def upgrade_schema(self) -> tuple[str | None, str]:
+        """Apply every pending migration; returns (revision before, revision after)."""
+        with self._translate():
+            before = migrate.schema_state(self.engine).current
+            migrate.upgrade(self.engine)
+            return before, migrate.head_revision()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -93,3 +93,14 @@ def test_non_feeds_are_refused_clearly(content: bytes) -> None:
 def test_no_exception_but_not_a_feed_escapes_parsing(content: bytes) -> None:
     with contextlib.suppress(NotAFeedError):
         parse_feed(content=content, content_type=None, url="https://example.org/feed")
+
+
+def test_huge_links_are_identified_by_hash() -> None:
+    link = "https://example.org/a?" + "x" * 5000
+    feed = f"<rss version='2.0'><channel><title>t</title><item><title>a</title><link>{link}</link>"
+    feed += "</item></channel></rss>"
+    entry = parse_feed(
+        content=feed.encode(), content_type=None, url="https://example.org/"
+    ).entries[0]
+    assert entry.canonical_url is not None and entry.canonical_url.startswith("sha256:")
+    assert len(entry.key) < 600

@@ -24,6 +24,7 @@ import pytest
 import uvicorn
 from sqlalchemy import text
 
+from monitor import migrate
 from monitor.app import App, build_app
 from monitor.errors import ConfigError
 from monitor.models import Article, Feed, Match
@@ -441,7 +442,7 @@ def test_metrics_count_alerts_only_when_the_table_exists(client: Client, review:
 
 def store_with(tmp_path: Path, titles_and_texts: list[tuple[str, str]]) -> Store:
     store = Store(url=database_url(tmp_path, "fts"))
-    store.create_schema()
+    store.prepare_schema()
     with store._write() as s:
         feed = Feed(name="f", url="http://f.example/rss")
         s.add(feed)
@@ -494,10 +495,9 @@ def test_index_follows_updates_and_deletes_and_is_backfilled(tmp_path: Path) -> 
         s.connection().exec_driver_sql("UPDATE article SET title = 'Barley deal' WHERE id = 2")
         s.connection().exec_driver_sql("DELETE FROM match WHERE article_id = 3")
         s.connection().exec_driver_sql("DELETE FROM article WHERE id = 3")
-        if store.is_sqlite:
-            s.connection().exec_driver_sql("DROP TABLE article_fts")
-    store.create_review_schema()  # recreated and filled from the existing rows
-    store.create_review_schema()  # and idempotent
+    migrate.downgrade(store.engine, revision="0001")  # the index is dropped …
+    migrate.upgrade(store.engine)  # … recreated and filled from the existing rows
+    store.prepare_schema()  # and nothing left to do
     titles = {r.article.title for r in store.review_matches(where=MatchFilter(search="barley"))}
     assert titles == {"Barley deal"}
     assert store.review_matches(where=MatchFilter(search="wheat")) != []  # text still indexed
