@@ -38,6 +38,7 @@ from monitor.review_store import ReviewQueries
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 NO_ALERTS = OutboxPolicy()
+GONE_AFTER = 3  # consecutive HTTP 410 answers before a feed is disabled as gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,9 +196,16 @@ class Store(ReviewQueries, OutboxQueries):
     ) -> Feed:
         with self._write() as s:
             feed = _get_feed(s, feed_id)
+            gone_streak = status == 410 and (feed.last_status == 410 or feed.error_count == 0)
             feed.error_count += 1
             feed.last_error = error
             feed.last_status = status
+            if gone_streak and feed.error_count >= GONE_AFTER:
+                feed.enabled = False
+                feed.last_error = (
+                    f"feed gone: HTTP 410 {feed.error_count} times in a row, no longer polled "
+                    "(add it again to resume)"
+                )
             feed.last_polled_at = now
             feed.next_check_at = next_check_after_failure(
                 now=now,

@@ -223,3 +223,16 @@ def test_extraction_in_worker_processes_matches_in_process(
         app.close()
     expected = {p.path.rsplit("/", 1)[-1]: extract_article(html=p.body) for p in pages}
     assert stored == {k: v.text for k, v in expected.items() if v is not None}
+
+
+def test_a_feed_answering_410_repeatedly_is_marked_gone(
+    server: FeedServer, make_app: MakeApp
+) -> None:
+    server.routes["/gone.xml"] = Route(status=410, body=b"gone", content_type="text/plain")
+    app = make_app(feeds=[{"name": "gone", "url": server.url("/gone.xml")}])
+    feed_id = _feed(app, "gone").id or 0
+    for _ in range(3):
+        poll_feed(feed_id=feed_id, stages=app.stages)
+    feed = app.store.feed(feed_id)
+    assert not feed.enabled and "feed gone: HTTP 410 3 times" in (feed.last_error or "")
+    assert app.store.due_feeds(now=utcnow() + timedelta(days=30)) == []
