@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from monitor import classify, notify
@@ -92,6 +93,8 @@ class App:
             outbox=self.outbox_policy,
             extractor=self.extractor,
             entry_workers=self.settings.scheduler.entry_workers,
+            story_window=self.settings.stories.window,
+            story_threshold=self.settings.stories.threshold,
         )
 
     def outbox_policy(self) -> OutboxPolicy:
@@ -105,6 +108,13 @@ class App:
         return OutboxPolicy(
             destinations=self.outbox.keys, min_score=alerts.min_score, mode=alerts.mode, due_at=due
         )
+
+    def maintain(self) -> None:
+        """Periodic housekeeping: forget story-index keys older than the story window."""
+        before = utcnow() - timedelta(seconds=self.settings.stories.window)
+        removed = self.store.prune_story_index(before=before)
+        if removed:
+            log.info("store: pruned %d story-index keys older than the story window", removed)
 
     def close(self) -> None:
         self.extractor.close()

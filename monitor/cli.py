@@ -147,6 +147,7 @@ def run(ctx: typer.Context) -> None:
             workers=sched.workers,
             tick_seconds=sched.tick,
             deliver=lambda: deliver_due(application.outbox),
+            maintain=application.maintain,
         ).run()
 
 
@@ -292,13 +293,19 @@ def matches_list(
     format: Annotated[
         views.Format, typer.Option("--format", help="Output format.")
     ] = views.Format.table,
+    copies: Annotated[
+        bool, typer.Option("--copies", help="One row per matching copy, not per story.")
+    ] = False,
 ) -> None:
-    """List matches, newest first."""
+    """List matches, newest first, one row per story (with where else it appeared)."""
     with _app(ctx) as application:
         rows = application.store.matches(
-            since=views.parse_date(since), min_score=min_score, limit=limit
+            since=views.parse_date(since), min_score=min_score, limit=limit, copies=copies
         )
-    views.print_matches(rows, fmt=format, console=console)
+        story_copies = application.store.story_copies(
+            {r.article.story_id for r in rows if r.article.story_id is not None}
+        )
+    views.print_matches(rows, fmt=format, console=console, copies=story_copies)
 
 
 @matches_app.command("export")

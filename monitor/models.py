@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 MAX_BACKOFF = timedelta(hours=24)
@@ -36,6 +44,25 @@ class Feed(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class Story(SQLModel, table=True):
+    """Copies of one news event (syndicated, rewritten, republished) share a story."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    alerted_at: datetime | None = None  # when its first relevant copy was queued for alerts
+
+
+class StoryBand(SQLModel, table=True):
+    """The LSH index: one row per (article, band key) for articles inside the story window."""
+
+    __tablename__ = "story_band"
+    band: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    article_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("article.id"), primary_key=True, index=True)
+    )
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
 class Article(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("feed_id", "entry_key"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -54,6 +81,8 @@ class Article(SQLModel, table=True):
     score: float = 0.0
     relevant: bool = False
     reasons: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+    story_id: int | None = Field(default=None, foreign_key="story.id", index=True)
+    signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
 
 
 class Match(SQLModel, table=True):
@@ -141,6 +170,16 @@ class AlertItem:
     score: float
     excerpt: str
     reasons: tuple[str, ...]
+    also: tuple[str, ...] = ()  # where else the story appeared: "Source (url)"
+
+
+@dataclass(frozen=True, slots=True)
+class StoryCandidate:
+    """A stored article that shares an LSH band with a new one."""
+
+    article_id: int
+    story_id: int
+    signature: bytes
 
 
 @dataclass(frozen=True, slots=True)

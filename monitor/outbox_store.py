@@ -29,10 +29,11 @@ class OutboxQueries:
 
     def queue_alerts(
         self, s: Session, *, match: Match, policy: OutboxPolicy, now: datetime
-    ) -> None:
-        """One pending alert per destination, in the caller's transaction."""
+    ) -> bool:
+        """One pending alert per destination, in the caller's transaction; False when the
+        match scores below the alert threshold."""
         if match.id is None or match.score < policy.min_score:
-            return
+            return False
         for destination in policy.destinations:
             s.add(
                 Alert(
@@ -43,6 +44,7 @@ class OutboxQueries:
                     created_at=now,
                 )
             )
+        return True
 
     def claim_due_alerts(self, *, now: datetime, limit: int = 100) -> list[Alert]:
         """Take due alerts (pending, or sending with an expired lease) for this sender."""
@@ -74,7 +76,12 @@ class OutboxQueries:
             .where(col(Match.id).in_(ids))
         )
         with self._read() as s:
-            by_match = {m.id: _item(m, a, f) for m, a, f in s.exec(query).all()}
+            rows = s.exec(query).all()
+            copies = _copies(s, {a.story_id for _m, a, _f in rows if a.story_id is not None})
+        by_match = {
+            m.id: _item(m, a, f, also=_also(copies.get(a.story_id or 0, []), a.id))
+            for m, a, f in rows
+        }
         return {a.id or 0: by_match[a.match_id] for a in alerts if a.match_id in by_match}
 
     def mark_sent(self, *, alert_ids: Sequence[int], now: datetime) -> None:
@@ -142,7 +149,25 @@ def _alerts(s: Session, ids: Sequence[int]) -> Iterator[Alert]:
     yield from s.exec(select(Alert).where(col(Alert.id).in_(list(ids)))).all()
 
 
-def _item(match: Match, article: Article, feed: Feed) -> AlertItem:
+def _copies(s: Session, story_ids: set[int]) -> dict[int, list[tuple[int, str, str]]]:
+    """(article id, source, url) of every stored copy of each story, oldest first."""
+    query = (
+        select(Article.story_id, Article.id, Feed.name, Article.url)
+        .join(Feed, col(Feed.id) == Article.feed_id)
+        .where(col(Article.story_id).in_(story_ids))
+        .order_by(col(Article.id))
+    )
+    found: dict[int, list[tuple[int, str, str]]] = {}
+    for story_id, article_id, source, url in s.exec(query).all():
+        found.setdefault(story_id or 0, []).append((article_id or 0, source, url))
+    return found
+
+
+def _also(copies: list[tuple[int, str, str]], article_id: int | None) -> tuple[str, ...]:
+    return tuple(f"{source} ({url})" for cid, source, url in copies if cid != article_id)
+
+
+def _item(match: Match, article: Article, feed: Feed, *, also: tuple[str, ...] = ()) -> AlertItem:
     from monitor.store import reasons_of
 
     return AlertItem(
@@ -155,6 +180,7 @@ def _item(match: Match, article: Article, feed: Feed) -> AlertItem:
         score=match.score,
         excerpt=_excerpt(article.text),
         reasons=tuple(reasons_of(article)),
+        also=also,
     )
 
 

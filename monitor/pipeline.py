@@ -9,19 +9,32 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
-from monitor import extract, feeds
+from monitor import extract, feeds, stories
 from monitor.classify import Classifier
 from monitor.errors import FetchError, HTTPStatusError, MonitorError
 from monitor.fetch import Fetcher
-from monitor.models import Article, Entry, Extracted, Feed, OutboxPolicy, Response, utcnow
+from monitor.models import (
+    Article,
+    Entry,
+    Extracted,
+    Feed,
+    Match,
+    OutboxPolicy,
+    Response,
+    utcnow,
+)
 from monitor.store import Store
 
 DEFAULT_ENTRY_WORKERS = 4
+DEFAULT_STORY_WINDOW = 7 * 86400.0
+_STORY_LOCK = threading.Lock()
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +49,8 @@ class Stages:
     outbox: Callable[[], OutboxPolicy] = OutboxPolicy
     extractor: Callable[..., Extracted | None] = extract.extract_article
     entry_workers: int = DEFAULT_ENTRY_WORKERS
+    story_window: float = DEFAULT_STORY_WINDOW  # seconds
+    story_threshold: float = stories.DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +87,10 @@ def poll_feed(
     classifier = stages.classifier()
     outbox = stages.outbox()
     matches = 0
-    for article in _process_entries(entries, feed=feed, stages=stages, classifier=classifier):
+    for article, sig in _process_entries(entries, feed=feed, stages=stages, classifier=classifier):
         if should_stop():
             return _done(feed, "stopped", started, http_status=response.status, new=len(entries))
-        matches += stages.store.save_article(article=article, outbox=outbox) is not None
+        matches += _store_in_story(article, sig, stages=stages, outbox=outbox) is not None
     _record_success(stages, feed, response)
     return _done(
         feed, "ok", started, http_status=response.status, new=len(entries), matches=matches
@@ -84,12 +99,15 @@ def poll_feed(
 
 def _process_entries(
     entries: list[Entry], *, feed: Feed, stages: Stages, classifier: Classifier
-) -> Iterator[Article]:
+) -> Iterator[tuple[Article, stories.Signature]]:
     """Articles in entry order; pages are fetched and extracted a few at a time, concurrently."""
     width = max(stages.entry_workers, 1)
 
-    def process(entry: Entry) -> Article:
-        return _process_entry(entry, feed=feed, stages=stages, classifier=classifier)
+    def process(entry: Entry) -> tuple[Article, stories.Signature]:
+        article = _process_entry(entry, feed=feed, stages=stages, classifier=classifier)
+        sig = stories.signature(f"{article.title}\n{article.text}")
+        article.signature = sig.values or None
+        return article, sig
 
     with ThreadPoolExecutor(max_workers=width, thread_name_prefix="entry") as pool:
         for start in range(0, len(entries), width * 2):
@@ -120,6 +138,20 @@ def _process_entry(entry: Entry, *, feed: Feed, stages: Stages, classifier: Clas
         relevant=score.relevant,
         reasons=json.dumps(list(score.reasons)),
     )
+
+
+def _store_in_story(
+    article: Article, sig: stories.Signature, *, stages: Stages, outbox: OutboxPolicy
+) -> Match | None:
+    """Join the story of a near-duplicate stored within the window, or start one; store."""
+    with _STORY_LOCK:  # look-up and insert together, so two copies never start two stories
+        candidates = stages.store.story_candidates(
+            bands=sig.bands, since=utcnow() - timedelta(seconds=stages.story_window)
+        )
+        story_id = stories.best_story(sig, candidates, threshold=stages.story_threshold)
+        return stages.store.save_article(
+            article=article, outbox=outbox, story_id=story_id, bands=sig.bands
+        )
 
 
 def _fetch_and_extract(entry: Entry, *, stages: Stages) -> tuple[Extracted | None, str | None]:

@@ -31,9 +31,11 @@ class Daemon:
         workers: int,
         tick_seconds: float,
         deliver: Callable[[], object] = lambda: None,
+        maintain: Callable[[], object] = lambda: None,
     ) -> None:
         self.stages = stages
         self.deliver = deliver
+        self.maintain = maintain
         self.tick_seconds = tick_seconds
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll")
         self.scheduler = BlockingScheduler(timezone="UTC")
@@ -61,12 +63,31 @@ class Daemon:
             max_instances=1,
             coalesce=True,
         )
+        self.scheduler.add_job(
+            self._guarded(self.maintain, what="maintenance"),
+            "interval",
+            hours=1,
+            id="maintain",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
         log.info("scheduler: started, checking for due feeds every %gs", self.tick_seconds)
         self.scheduler.start()
         log.info("scheduler: stopping, waiting for polls in flight")
         self.pool.shutdown(wait=True)
         self._deliver()
         log.info("scheduler: stopped")
+
+    @staticmethod
+    def _guarded(job: Callable[[], object], *, what: str) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                job()
+            except Exception:
+                log.exception("scheduler: %s failed; will try again next time", what)
+
+        return run
 
     def _deliver(self) -> None:
         try:

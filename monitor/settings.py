@@ -127,6 +127,11 @@ class AlertSettings(BaseModel):
         return value
 
 
+class StorySettings(BaseModel):
+    window: Duration = 7 * 86400.0  # a copy joins a story first seen this recently
+    threshold: float = Field(default=0.2, gt=0.0, le=1.0)  # estimated Jaccard of 3-word shingles
+
+
 class FeedSpec(BaseModel):
     name: str = Field(min_length=1)
     url: str
@@ -154,6 +159,7 @@ class Settings(BaseSettings):
     fetch: FetchSettings = FetchSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     alerts: AlertSettings = AlertSettings()
+    stories: StorySettings = StorySettings()
     feeds: list[FeedSpec] = []
 
     @field_validator("feeds")

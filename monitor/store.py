@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event, func
+from sqlalchemy import Engine, delete, event, func, or_
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, create_engine, select
@@ -29,11 +29,14 @@ from monitor.models import (
     Judgement,
     Match,
     OutboxPolicy,
+    Story,
+    StoryBand,
+    StoryCandidate,
     next_check_after_failure,
     next_check_after_success,
     utcnow,
 )
-from monitor.outbox_store import OutboxQueries
+from monitor.outbox_store import OutboxQueries, _copies
 from monitor.review_store import ReviewQueries
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -244,26 +247,77 @@ class Store(ReviewQueries, OutboxQueries):
             fresh.append(entry)
         return fresh
 
-    def save_article(self, *, article: Article, outbox: OutboxPolicy = NO_ALERTS) -> Match | None:
-        """Store the article and, when the classifier found it relevant, its match and alerts.
+    def save_article(
+        self,
+        *,
+        article: Article,
+        outbox: OutboxPolicy = NO_ALERTS,
+        story_id: int | None = None,
+        bands: Sequence[int] = (),
+    ) -> Match | None:
+        """Store the article in its story (a new one unless ``story_id``) and, when the
+        classifier found it relevant, its match; the story's first relevant copy also queues
+        its alerts. All of it commits together: a match never exists without its alerts.
 
-        Article, match and alerts commit together: a match never exists without its alerts.
         Returns the match created, or ``None``. An article that another poller stored first is
         skipped silently (it is the same article).
         """
+        now = utcnow()
         try:
             with self._write() as s:
+                story = (s.get(Story, story_id) if story_id else None) or Story(created_at=now)
+                s.add(story)
+                s.flush()
+                article.story_id = story.id
                 s.add(article)
                 s.flush()
+                s.add_all(
+                    StoryBand(band=b, article_id=article.id or 0, created_at=now) for b in bands
+                )
                 if not article.relevant or article.id is None:
                     return None
                 match = Match(article_id=article.id, score=article.score)
                 s.add(match)
                 s.flush()
-                self.queue_alerts(s, match=match, policy=outbox, now=utcnow())
+                if story.alerted_at is None and self.queue_alerts(
+                    s, match=match, policy=outbox, now=now
+                ):
+                    story.alerted_at = now
+                    s.add(story)
                 return match
         except IntegrityError:
             return None
+
+    def story_candidates(self, *, bands: Sequence[int], since: datetime) -> list[StoryCandidate]:
+        """Stored articles since ``since`` sharing at least one LSH band key (an index lookup)."""
+        if not bands:
+            return []
+        hits = (
+            select(StoryBand.article_id)
+            .where(col(StoryBand.band).in_(list(bands)), col(StoryBand.created_at) >= since)
+            .distinct()
+        )
+        query = select(Article.id, Article.story_id, Article.signature).where(
+            col(Article.id).in_(hits), col(Article.story_id).is_not(None)
+        )
+        with self._read() as s:
+            return [
+                StoryCandidate(article_id=a or 0, story_id=st or 0, signature=sig or b"")
+                for a, st, sig in s.exec(query).all()
+            ]
+
+    def prune_story_index(self, *, before: datetime) -> int:
+        """Forget band keys older than the story window (stories themselves stay)."""
+        with self._write() as s:
+            result = s.connection().execute(
+                delete(StoryBand).where(col(StoryBand.created_at) < before)
+            )
+            return int(result.rowcount or 0)
+
+    def story_copies(self, story_ids: set[int]) -> dict[int, list[tuple[int, str, str]]]:
+        """(article id, source, url) of every copy of each story, oldest first."""
+        with self._read() as s:
+            return _copies(s, story_ids)
 
     def article(self, article_id: int) -> tuple[Article, Feed, Judgement | None] | None:
         with self._read() as s:
@@ -274,8 +328,14 @@ class Store(ReviewQueries, OutboxQueries):
             return article, _get_feed(s, article.feed_id), judgement
 
     def matches(
-        self, *, since: datetime | None = None, min_score: float | None = None, limit: int = 50
+        self,
+        *,
+        since: datetime | None = None,
+        min_score: float | None = None,
+        limit: int = 50,
+        copies: bool = True,
     ) -> list[MatchRow]:
+        """Matches, newest first; with ``copies=False`` only each story's first match."""
         query = (
             select(Match, Article, Feed)
             .join(Article, col(Article.id) == Match.article_id)
@@ -283,6 +343,13 @@ class Store(ReviewQueries, OutboxQueries):
             .order_by(col(Match.created_at).desc(), col(Match.id).desc())
             .limit(limit)
         )
+        if not copies:
+            first = (
+                select(func.min(Match.id))
+                .join(Article, col(Article.id) == Match.article_id)
+                .group_by(col(Article.story_id))
+            )
+            query = query.where(or_(col(Article.story_id).is_(None), col(Match.id).in_(first)))
         if since is not None:
             query = query.where(col(Match.created_at) >= since)
         if min_score is not None:

@@ -119,8 +119,12 @@ def feeds_table(feeds: Sequence[Feed]) -> Table:
     return table
 
 
-def match_record(row: MatchRow) -> dict[str, Any]:
+Copies = dict[int, list[tuple[int, str, str]]]  # story id -> (article id, source, url)
+
+
+def match_record(row: MatchRow, *, copies: Copies | None = None) -> dict[str, Any]:
     a = row.article
+    others = (copies or {}).get(a.story_id or 0, [])
     return {
         "id": a.id,
         "match_id": row.match.id,
@@ -131,11 +135,15 @@ def match_record(row: MatchRow) -> dict[str, Any]:
         "score": round(row.match.score, 4),
         "matched_at": row.match.created_at.isoformat(),
         "reasons": reasons_of(a),
+        "story_id": a.story_id,
+        "copies": [{"url": url, "source": src} for cid, src, url in others if cid != a.id],
     }
 
 
-def print_matches(rows: Sequence[MatchRow], *, fmt: Format, console: Console) -> None:
-    records = [match_record(r) for r in rows]
+def print_matches(
+    rows: Sequence[MatchRow], *, fmt: Format, console: Console, copies: Copies | None = None
+) -> None:
+    records = [match_record(r, copies=copies) for r in rows]
     if fmt is Format.json:
         console.file.write(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
     elif fmt is Format.csv:
@@ -154,11 +162,17 @@ def _write_csv(records: Sequence[dict[str, Any]], *, out: IO[str]) -> None:
 
 def _matches_table(records: Sequence[dict[str, Any]]) -> Table:
     table = Table(title=f"{len(records)} matches")
-    for column in ("id", "score", "source", "title", "matched"):
+    for column in ("id", "score", "source", "title", "also in", "matched"):
         table.add_column(column)
     for r in records:
+        also = ", ".join(sorted({c["source"] for c in r["copies"]}))
         table.add_row(
-            str(r["id"]), f"{r['score']:.2f}", r["source"], r["title"][:70], r["matched_at"][:16]
+            str(r["id"]),
+            f"{r['score']:.2f}",
+            r["source"],
+            r["title"][:70],
+            also[:30],
+            r["matched_at"][:16],
         )
     return table
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "monitor"
-STAGES = {"fetch", "feeds", "extract", "classify", "store", "notify"}
+STAGES = {"fetch", "feeds", "extract", "classify", "stories", "store", "notify"}
 
 
 def monitor_imports(path: Path) -> set[str]:
