@@ -241,3 +241,29 @@ def test_matches_list_shows_one_row_per_story(
     assert len({m["story_id"] for m in grouped}) == len(grouped) == 5
     assert len(expanded) > len(grouped)
     assert all(m["copies"] and {"url", "source"} <= set(m["copies"][0]) for m in grouped)
+
+
+def test_the_article_page_lists_the_other_copies(
+    server: FeedServer, corpus: Path, tmp_path: Path
+) -> None:
+    import asyncio
+
+    import httpx
+
+    from monitor.web import create_app
+
+    rows = syndicated(corpus)[:2]  # two copies of one story
+    app = open_app(tmp_path, serve_syndicated(server, rows))
+    try:
+        poll_all(app)
+        ids = [r[0] for r in query(app.settings.storage.url, "SELECT id FROM article ORDER BY id")]
+
+        async def fetch() -> str:
+            transport = httpx.ASGITransport(app=create_app(app=app, token=None))
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+                return (await c.get(f"/articles/{ids[0]}")).text
+
+        page = asyncio.run(fetch())
+    finally:
+        app.close()
+    assert "The same story, also reported by" in page and f'href="/articles/{ids[1]}"' in page

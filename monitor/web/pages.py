@@ -56,6 +56,8 @@ def article(request: Request) -> Response:
     if found is None:
         raise HTTPException(404, f"web: no article with id {article_id}")
     row, feed, judgement = found
+    story = row.story_id or 0
+    copies = monitor_app(request).store.story_copies({story}).get(story, []) if story else []
     return page(
         request,
         "article.html",
@@ -63,6 +65,7 @@ def article(request: Request) -> Response:
         feed=feed,
         judgement=judgement,
         reasons=reasons_of(row),
+        copies=[(cid, source, url) for cid, source, url in copies if cid != row.id],
         here=request.url.path,
     )
 
