@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CONFIG ?= config/monitor.toml
 export MONITOR_CORPUS ?= $(abspath ../shared/corpus)
 
-.PHONY: run test lint bench-classifier clean
+.PHONY: run test lint bench bench-classifier bench-stories faults clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,15 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check monitor tests bench
 	$(BIN)/ruff format --check monitor tests bench
 	$(BIN)/mypy monitor
+
+## bench: the performance table (floor, new articles, naive peer, re-poll, classifier, memory,
+## story assignment); writes bench/results.json. About 8 minutes on 2 cores.
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench
+
+## bench-stories: only the cost of story assignment with 100,000 stored articles
+bench-stories: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.stories
 
 ## bench-classifier: scoring speed, build/load time and memory of the classifier
 bench-classifier: $(VENV)/.installed-dev

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, event, func, or_
+from sqlalchemy import Engine, delete, event, func, insert, or_
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, create_engine, select
@@ -271,9 +271,11 @@ class Store(ReviewQueries, OutboxQueries):
                 article.story_id = story.id
                 s.add(article)
                 s.flush()
-                s.add_all(
-                    StoryBand(band=b, article_id=article.id or 0, created_at=now) for b in bands
-                )
+                if bands:  # one executemany: 64 ORM objects per article cost ~5 ms of GIL
+                    s.execute(
+                        insert(StoryBand),
+                        [{"band": b, "article_id": article.id, "created_at": now} for b in bands],
+                    )
                 if not article.relevant or article.id is None:
                     return None
                 match = Match(article_id=article.id, score=article.score)

@@ -133,8 +133,9 @@ BOILERPLATE = [
 
 def variant(text: str, *, kind: str, extra: str) -> str:
     paragraphs = [p for p in text.split("\n") if p.strip()]
-    if kind == "headline":
-        return f"{extra}\n" + "\n".join(paragraphs[1:])
+    if kind == "headline":  # replace the first line when it is a headline, else add one
+        body = paragraphs[1:] if len(paragraphs[0].split()) <= 30 else paragraphs
+        return "\n".join([extra, *body])
     if kind == "boilerplate":
         return "\n".join([*paragraphs, extra])
     return "\n".join(paragraphs[:-1]) if len(paragraphs) > 2 else text[: len(text) * 3 // 4]
