@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench [--runs N] [--naive-runs N] [--memory-runs N] [--only SECTION ...]
 
-Sections: throughput (floor, new articles, naive peer), repoll, classifier, memory. Prints a
-table (median, min, max of the runs; ratios; goals) and writes it as JSON to bench/results.json.
+Sections: throughput (floor, new articles, naive peer), repoll, classifier, memory, stories.
+Prints a table (median, min, max of the runs; ratios; goals), also as JSON in bench/results.json.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ from bench.common import SEEDS_DIR, Row, cores, corpus_dir, load_average, stat
 from bench.memory import MEMORY_FEEDS, STORED_ARTICLES, MemoryRun, run_memory
 from bench.repoll import REPOLL_FEEDS, RepollRun, run_repoll
 from bench.report import print_table
+from bench.stories import GOAL_MS as STORY_GOAL_MS
+from bench.stories import run as run_stories
 from bench.throughput import Interleaved, run_interleaved
 from monitor.classify import load_classifier
 
-SECTIONS = ("throughput", "repoll", "classifier", "memory")
+SECTIONS = ("throughput", "repoll", "classifier", "memory", "stories")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 FLOOR_GOAL = 1.5
 MEMORY_GOAL_MB = 150.0
@@ -208,6 +210,35 @@ def memory_rows(runs: list[MemoryRun]) -> list[Row]:
     ]
 
 
+STORY_ARCHIVE = 100_000
+STORY_ARTICLES = 60  # per run; each run takes different texts from the dev file
+
+
+def story_rows(runs: list[dict[str, float]]) -> list[Row]:
+    total = stat([r["story_ms"] for r in runs])
+    return [
+        Row(
+            "7 Stories",
+            f"story assignment per article, {STORY_ARCHIVE:,} stored",
+            "ms",
+            total,
+            goal=f"< {STORY_GOAL_MS:g} ms",
+            holds=total.median < STORY_GOAL_MS,
+            note="signature + band-index look-up + band-key writes",
+        ),
+        Row("7 Stories", "… MinHash signature", "ms", stat([r["signature_ms"] for r in runs])),
+        Row("7 Stories", "… candidates + decision", "ms", stat([r["lookup_ms"] for r in runs])),
+        Row("7 Stories", "… 64 band keys written", "ms", stat([r["band_writes_ms"] for r in runs])),
+        Row(
+            "7 Stories",
+            "archive fill (bench set-up)",
+            "s",
+            stat([runs[0]["fill_s"]]),
+            note=f"{STORY_ARTICLES} real texts per run",
+        ),
+    ]
+
+
 def machine() -> dict[str, Any]:
     return {
         "cores": cores(),
@@ -277,6 +308,13 @@ def main(argv: Sequence[str] | None = None) -> None:
                     progress=progress,
                 )
             )
+    if "stories" in args.only:
+        progress(f"stories: filling an archive of {STORY_ARCHIVE:,} articles")
+        rows += story_rows(
+            run_stories(
+                stored=STORY_ARCHIVE, articles=STORY_ARTICLES, corpus=corpus, runs=args.runs
+            )
+        )
     elapsed = time.perf_counter() - progress.started
     loads = (load_before, load_average())
     print_table(rows, elapsed=elapsed, loads=loads, command=COMMAND)

@@ -1,6 +1,10 @@
 """HTML -> extracted article text and metadata (trafilatura), or ``None`` when nothing usable.
 
-The caller decides the fallback (the feed entry's title and summary).
+The caller decides the fallback (the feed entry's title and summary). The text comes from
+trafilatura without its metadata pass (htmldate and the author/title heuristics cost ~40% more
+CPU than the text itself); title, date, author and language are read from the page's own
+``<meta>``/``<title>``/``<html lang>`` tags instead, and the feed entry's values come first
+anyway. trafilatura is imported where extraction runs (the worker processes), not in the daemon.
 """
 
 from __future__ import annotations
@@ -11,12 +15,28 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
-
-import trafilatura
+from typing import TYPE_CHECKING
 
 from monitor.models import Extracted
 
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
+
 MIN_TEXT_CHARS = 40
+MAX_META_CHARS = 500
+_META = {  # which <meta> (by property, name or itemprop) carries each field, best first
+    "title": ("og:title", "twitter:title", "dc.title"),
+    "published": (
+        "article:published_time",
+        "datepublished",
+        "og:published_time",
+        "dc.date",
+        "dc.date.issued",
+        "pubdate",
+        "date",
+    ),
+    "author": ("author", "article:author", "dc.creator", "byl"),
+}
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +45,15 @@ def extract_article(*, html: bytes | str, url: str | None = None) -> Extracted |
     """Main text, title, author, date and language of an article page; ``None`` if not found."""
     if not html:
         return None
+    from trafilatura import bare_extraction
+    from trafilatura.utils import load_html
+
     try:
-        doc = trafilatura.bare_extraction(
-            html,
-            url=url,
-            with_metadata=True,
-            include_comments=False,
-        )
+        tree = load_html(html)
+        if tree is None:
+            return None
+        meta = page_metadata(tree)
+        doc = bare_extraction(tree, url=url, with_metadata=False, include_comments=False)
     except Exception as exc:  # trafilatura/lxml raise many types on hostile markup
         log.info("extract: extraction failed: %s", exc, extra={"url": url})
         return None
@@ -40,11 +62,41 @@ def extract_article(*, html: bytes | str, url: str | None = None) -> Extracted |
         return None
     return Extracted(
         text=text,
-        title=_clean(getattr(doc, "title", None)),
-        author=_clean(getattr(doc, "author", None)),
-        published=_date(getattr(doc, "date", None)),
-        language=_clean(getattr(doc, "language", None)),
+        title=meta.get("title"),
+        author=meta.get("author"),
+        published=_date(meta.get("published")),
+        language=meta.get("language"),
     )
+
+
+def page_metadata(tree: HtmlElement) -> dict[str, str]:
+    """Title, published date, author and language from the page's own tags (cheap look-ups)."""
+    tags: dict[str, str] = {}
+    for element in tree.iter("meta"):
+        key = element.get("property") or element.get("name") or element.get("itemprop") or ""
+        content = (element.get("content") or "").strip()
+        if key and content:
+            tags.setdefault(key.strip().lower(), content[:MAX_META_CHARS])
+    found = {
+        field: next((tags[k] for k in keys if k in tags and not _is_url(tags[k])), "")
+        for field, keys in _META.items()
+    }
+    if not found["title"]:
+        found["title"] = _first_text(tree, "title")
+    if not found["published"]:
+        stamp = next(tree.iter("time"), None)
+        found["published"] = (stamp.get("datetime") or "") if stamp is not None else ""
+    found["language"] = (tree.get("lang") or "").strip()[:20]
+    return {k: " ".join(v.split()) for k, v in found.items() if v and v.strip()}
+
+
+def _first_text(tree: HtmlElement, tag: str) -> str:
+    element = next(tree.iter(tag), None)
+    return (element.text_content() or "")[:MAX_META_CHARS] if element is not None else ""
+
+
+def _is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://"))
 
 
 def html_to_text(html: str) -> str:
@@ -67,10 +119,15 @@ def _date(value: object) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(str(value))
+        parsed = datetime.fromisoformat(str(value).strip())
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _warm_up() -> None:
+    """Import trafilatura when a worker starts, not during its first article."""
+    import trafilatura.utils  # noqa: F401
 
 
 class ExtractorPool:
@@ -99,7 +156,9 @@ class ExtractorPool:
         with self._lock:
             if self._pool is None:
                 context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=context, initializer=_warm_up
+                )
             return self._pool
 
     def _reset(self) -> None:

@@ -118,7 +118,7 @@ def _process_entry(entry: Entry, *, feed: Feed, stages: Stages, classifier: Clas
     """Fetch and extract the linked page, falling back to the entry's own title and summary."""
     extracted, error = _fetch_and_extract(entry, stages=stages)
     if extracted is not None:
-        title, text, method = extracted.title or entry.title, extracted.text, "trafilatura"
+        title, text, method = entry.title or extracted.title or "", extracted.text, "trafilatura"
     else:
         title, text, method = entry.title, extract.html_to_text(entry.summary), "feed-summary"
     score = classifier.score(title=title, text=text)

@@ -165,6 +165,32 @@ def test_unrelated_texts_do_not_join() -> None:
             assert stories.best_story(second, [candidate]) is None
 
 
+def exact_jaccard(a: str, b: str) -> float:
+    first, second = stories.shingle_set(a), stories.shingle_set(b)
+    return len(first & second) / len(first | second)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    index=st.integers(min_value=0, max_value=len(TEXTS) - 1),
+    keep=st.floats(min_value=0.05, max_value=1.0),
+    seed=st.integers(min_value=0, max_value=1000),
+)
+def test_signatures_estimate_the_exact_jaccard_similarity(
+    index: int, keep: float, seed: int
+) -> None:
+    """Half the text kept, the other half replaced by another text's words, in various
+    proportions: 128 permutations estimate Jaccard within 0.15 (over 3 standard errors)."""
+    words = TEXTS[index].split()
+    other = TEXTS[(index + 1 + seed) % len(TEXTS)].split()
+    cut = max(1, int(len(words) * keep))
+    edited = " ".join(words[:cut] + other[: len(words) - cut])
+    estimate = stories.similarity(
+        stories.signature(TEXTS[index]).values, stories.signature(edited).values
+    )
+    assert abs(estimate - exact_jaccard(TEXTS[index], edited)) <= 0.15
+
+
 @pytest.mark.parametrize("text", ["", "   ", "one", "two words", "x" * 10_000])
 def test_degenerate_texts_have_a_signature(text: str) -> None:
     sig = stories.signature(text)

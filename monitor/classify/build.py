@@ -24,7 +24,7 @@ from monitor.classify.sides import DEFAULT_COUNTRIES_FILE, load_gazetteer
 
 logger = logging.getLogger(__name__)
 
-MODEL_VERSION = "structural-lr-1"
+MODEL_VERSION = "structural-lr-2"  # 2: term rows without SciPy
 PACKAGE_DIR = Path(__file__).parent
 DATA_FILES = (DEFAULT_COUNTRIES_FILE, DEFAULT_CUES_FILE)
 TOP_TERMS = 15

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from monitor.classify.examples import Example
 from monitor.classify.features import FEATURE_NAMES, Analysis, Cues, analyse
@@ -138,5 +137,7 @@ def fit(
 def _regression(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     if len(set(y.tolist())) < 2:
         return np.zeros(len(FEATURE_NAMES)), -5.0
+    from sklearn.linear_model import LogisticRegression  # fitting only: scoring is numpy
+
     lr = LogisticRegression(C=REGULARISATION_C, max_iter=MAX_ITERATIONS).fit(x, y)
     return lr.coef_[0].astype(np.float64), float(lr.intercept_[0])
