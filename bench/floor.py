@@ -3,8 +3,8 @@ interpreter (nothing else on its heap), after one warm-up call.
 
     .venv/bin/python -m bench.floor CORPUS_DIR [--as-monitor]
 
-``--as-monitor`` times the monitor's own extraction call instead (``extract_article``:
-``bare_extraction`` with metadata), to show what the metadata costs. Prints one JSON line.
+``--as-monitor`` times the monitor's own extraction call instead (``extract_article``: the
+text without trafilatura's metadata pass, plus the page's own tags). Prints one JSON line.
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ def throughput_rows(t: Interleaved) -> list[Row]:
                 f"monitor's extraction call, CPU ÷ {n} cores",
                 "s",
                 stat(ext),
-                note=f"{stat(ext).median / stat(floor).median:.2f}× the floor: with metadata",
+                note=f"{stat(ext).median / stat(floor).median:.2f}× the floor (text only)",
             )
         )
     if t.naive:
