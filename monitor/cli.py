@@ -88,6 +88,7 @@ def main_callback(
         "trafilatura",
         "htmldate",
         "courlan",
+        "alembic",
     ):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
     ctx.obj = State(config=config)
