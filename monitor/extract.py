@@ -14,10 +14,9 @@ import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-
-from monitor.models import Extracted
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -39,6 +38,18 @@ _META = {  # which <meta> (by property, name or itemprop) carries each field, be
 }
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """What extraction found on a page. Defined here, not in ``monitor.models``, so that the
+    extraction worker processes import neither SQLModel nor pydantic (~40 MB each)."""
+
+    text: str
+    title: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    language: str | None = None
 
 
 def extract_article(*, html: bytes | str, url: str | None = None) -> Extracted | None:

@@ -149,15 +149,6 @@ class ParsedFeed:
 
 
 @dataclass(frozen=True, slots=True)
-class Extracted:
-    text: str
-    title: str | None = None
-    author: str | None = None
-    published: datetime | None = None
-    language: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class AlertItem:
     """What a message says about one match."""
 

@@ -23,7 +23,6 @@ from monitor.fetch import Fetcher
 from monitor.models import (
     Article,
     Entry,
-    Extracted,
     Feed,
     Match,
     OutboxPolicy,
@@ -47,7 +46,7 @@ class Stages:
     fetcher: Fetcher
     classifier: Callable[[], Classifier]
     outbox: Callable[[], OutboxPolicy] = OutboxPolicy
-    extractor: Callable[..., Extracted | None] = extract.extract_article
+    extractor: Callable[..., extract.Extracted | None] = extract.extract_article
     entry_workers: int = DEFAULT_ENTRY_WORKERS
     story_window: float = DEFAULT_STORY_WINDOW  # seconds
     story_threshold: float = stories.DEFAULT_THRESHOLD
@@ -154,7 +153,9 @@ def _store_in_story(
         )
 
 
-def _fetch_and_extract(entry: Entry, *, stages: Stages) -> tuple[Extracted | None, str | None]:
+def _fetch_and_extract(
+    entry: Entry, *, stages: Stages
+) -> tuple[extract.Extracted | None, str | None]:
     if not entry.link:
         return None, "entry has no link"
     try:
