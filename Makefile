@@ -33,8 +33,8 @@ test: $(VENV)/.installed-dev lint
 	fi
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check monitor tests bench
-	$(BIN)/ruff format --check monitor tests bench
+	$(BIN)/ruff check monitor tests bench faults
+	$(BIN)/ruff format --check monitor tests bench faults
 	$(BIN)/mypy monitor
 
 ## bench: the performance table (floor, new articles, naive peer, re-poll, classifier, memory,
@@ -45,6 +45,12 @@ bench: $(VENV)/.installed-dev
 ## bench-stories: only the cost of story assignment with 100,000 stored articles
 bench-stories: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.stories
+
+## faults: the fault suite at full size (hostile input, fuzzing, kill -9 crashes, outages,
+## load); prints a table of cases and figures, writes faults/results.json. CI runs the reduced
+## size through tests/test_faults.py on SQLite and PostgreSQL.
+faults: $(VENV)/.installed-dev
+	$(BIN)/python -m faults
 
 ## bench-classifier: scoring speed, build/load time and memory of the classifier
 bench-classifier: $(VENV)/.installed-dev

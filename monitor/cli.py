@@ -519,14 +519,13 @@ def db_upgrade(ctx: typer.Context) -> None:
 @db_app.command("status")
 def db_status(ctx: typer.Context) -> None:
     """Show the schema revision of the database and the one this version needs."""
-    from monitor import migrate
     from monitor.store import Store
 
     state: State = ctx.obj
     with _errors():
         store = Store(url=state.settings().storage.url)
         try:
-            schema = migrate.schema_state(store.engine)
+            schema = store.schema_state()
         finally:
             store.close()
     verdict = "up to date" if not schema.behind else "behind: run `monitor db upgrade`"

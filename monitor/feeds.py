@@ -42,6 +42,7 @@ TRACKING_PREFIXES = ("utm_", "pk_", "hsa_")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_SUMMARY_CHARS = 20_000
 MAX_URL_CHARS = 2_000
+_CONTROL = {c: None for c in [*range(32), 127] if chr(c) not in "\t\n\r"}
 
 
 def parse_feed(*, content: bytes, content_type: str | None, url: str) -> ParsedFeed:
@@ -49,11 +50,23 @@ def parse_feed(*, content: bytes, content_type: str | None, url: str) -> ParsedF
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(content, response_headers=headers, sanitize_html=True)
+    try:
+        parsed = feedparser.parse(content, response_headers=headers, sanitize_html=True)
+    except ValueError as exc:  # feedparser's own bugs on hostile bytes, e.g. &#xD800; or &#x110000;
+        raise NotAFeedError(
+            f"feeds: not an RSS or Atom document: {type(exc).__name__}: {exc} ({url})"
+        ) from exc
     if not parsed.get("version") and not parsed.entries:
         raise NotAFeedError(f"feeds: not an RSS or Atom document: {_why(parsed)} ({url})")
     entries = tuple(_entry(raw, base_url=url) for raw in parsed.entries)
-    return ParsedFeed(title=str(parsed.feed.get("title", "")), entries=entries)
+    return ParsedFeed(title=_clean(parsed.feed.get("title", "")), entries=entries)
+
+
+def _clean(value: Any) -> str:
+    """Text safe to store and print: no lone surrogates, no control characters but whitespace
+    (PostgreSQL refuses NUL; escape sequences would reach terminals)."""
+    text = str(value).encode("utf-8", "replace").decode("utf-8")
+    return text.translate(_CONTROL)
 
 
 def _bounded(url: str) -> str:
@@ -71,28 +84,39 @@ def _why(parsed: Any) -> str:
 def _entry(raw: Any, *, base_url: str) -> Entry:
     link = _absolute(raw.get("link"), base_url=base_url)
     canonical = _bounded(canonical_url(link)) if link else None
-    title = str(raw.get("title", "")).strip()
+    title = _clean(raw.get("title", "")).strip()
+    guid = raw.get("id")
     return Entry(
-        key=entry_key(guid=raw.get("id"), canonical=canonical, title=title, link=link),
+        key=entry_key(
+            guid=_clean(guid) if isinstance(guid, str) else None,
+            canonical=canonical,
+            title=title,
+            link=link,
+        ),
         link=link,
         canonical_url=canonical,
         title=title,
-        summary=str(raw.get("summary", ""))[:MAX_SUMMARY_CHARS],
+        summary=_clean(raw.get("summary", ""))[:MAX_SUMMARY_CHARS],
         published=_published(raw),
-        author=raw.get("author") or None,
+        author=_clean(raw.get("author") or "") or None,
     )
 
 
 def _absolute(link: Any, *, base_url: str) -> str | None:
     if not link or not isinstance(link, str):
         return None
-    link = link.strip()
-    absolute = urljoin(base_url, link)
-    return absolute if urlsplit(absolute).scheme in ("http", "https") else link
+    link = _clean(link).strip()
+    try:
+        absolute = urljoin(base_url, link)
+        scheme = urlsplit(absolute).scheme
+    except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL we could ever fetch
+        return None
+    return absolute if scheme in ("http", "https") else link or None
 
 
 def _published(raw: Any) -> datetime | None:
-    parsed = raw.get("published_parsed") or raw.get("updated_parsed")
+    # dict.get: FeedParserDict maps a missing updated_parsed to published_parsed with a warning
+    parsed = dict.get(raw, "published_parsed") or dict.get(raw, "updated_parsed")
     if not parsed:
         return None
     try:
@@ -114,9 +138,17 @@ def entry_key(*, guid: Any, canonical: str | None, title: str, link: str | None)
 def canonical_url(url: str) -> str:
     """Lower-cased scheme and host, no default port, no fragment, no tracking parameters.
 
-    Idempotent: ``canonical_url(canonical_url(u)) == canonical_url(u)``.
+    Idempotent: ``canonical_url(canonical_url(u)) == canonical_url(u)``. Text that cannot be
+    split as a URL (an unclosed IPv6 bracket, lone surrogates) comes back only stripped.
     """
-    parts = urlsplit(url.strip())
+    try:
+        return _canonical(url.strip())
+    except ValueError:
+        return url.strip()
+
+
+def _canonical(url: str) -> str:
+    parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
     try:
@@ -129,7 +161,11 @@ def canonical_url(url: str) -> str:
     query = urlencode(
         [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _tracking(k)]
     )
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+    path = parts.path or "/"
+    if not netloc and path.startswith("//"):  # would be read back as a host ("file://@//x")
+        path = "/" + path.lstrip("/")
+    # stripped again: dropping the query or fragment can leave whitespace at the end of the path
+    return urlunsplit((scheme, netloc, path, query, "")).strip()
 
 
 def _tracking(name: str) -> bool:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import apprise
 from jinja2 import (
@@ -118,6 +119,7 @@ class Renderer:
         self.env.filters["md"] = _markdown_escape
 
     def match(self, item: AlertItem) -> Message:
+        item = _linkable(item)
         subject = _subject(f"[monitor] {item.title} ({item.score:.2f})")
         return Message(
             subject=subject,
@@ -126,7 +128,7 @@ class Renderer:
         )
 
     def digest(self, items: Sequence[AlertItem]) -> Message:
-        ranked = sorted(items, key=lambda i: i.score, reverse=True)
+        ranked = sorted((_linkable(i) for i in items), key=lambda i: i.score, reverse=True)
         subject = _subject(f"[monitor] {len(ranked)} new matches: {ranked[0].title}")
         return Message(
             subject=subject,
@@ -138,6 +140,16 @@ class Renderer:
         subject = "[monitor] test alert"
         text = "This is a test from monitor: alerts for this destination work."
         return Message(subject=subject, html=f"<p>{text}</p>", markdown=text)
+
+
+def _linkable(item: AlertItem) -> AlertItem:
+    """The item with its URL emptied unless it is http(s): the templates (the user's too) put it
+    in ``href``, and a feed may link to ``javascript:`` or ``data:``."""
+    try:
+        scheme = urlsplit(item.url.strip()).scheme.lower()
+    except ValueError:
+        scheme = ""
+    return item if scheme in ("http", "https") else replace(item, url="")
 
 
 def send(destination: Destination, message: Message) -> SendResult:

@@ -3,22 +3,28 @@
 Instant alerts go out one message per (match, destination); digest alerts that are due are
 grouped into one message per destination. Each outcome is committed right after its send, so
 the only window in which a crash repeats a message is between the destination accepting it and
-that commit.
+that commit. A database that is away at that moment is waited for (about 30 s) rather than
+letting the lease expire and the message go out again.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from monitor import notify
+from monitor.errors import StoreError
 from monitor.models import Alert, AlertItem, utcnow
 from monitor.settings import AlertSettings
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
+
+# Seconds between tries to record 'sent' while the database is away (about 30 s in all).
+RECORD_SENT_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 
 
 @dataclass
@@ -113,7 +119,7 @@ def _record(
 ) -> None:
     ids = [a.id or 0 for a in group]
     if error is None:
-        outbox.store.mark_sent(alert_ids=ids, now=utcnow())
+        _record_sent(outbox, ids)
         report.sent += len(ids)
         log.info(
             "notify: sent %d alert(s) to %s",
@@ -140,6 +146,31 @@ def _record(
         error,
         "giving up" if failed else f"retry at {rows[0].next_attempt_at:%H:%M:%S} UTC",
     )
+
+
+def _record_sent(outbox: Outbox, ids: list[int]) -> None:
+    """Commit 'sent'. The message is already out: a database that is away at this moment must
+    not make it go out again when the lease expires, so keep trying for a while."""
+    for wait in (*RECORD_SENT_WAITS, None):
+        try:
+            outbox.store.mark_sent(alert_ids=ids, now=utcnow())
+            return
+        except StoreError as exc:
+            if wait is None:
+                log.error(
+                    "notify: alert(s) %s delivered but could not record it (%s); they will be "
+                    "sent again when their lease expires",
+                    ids,
+                    exc,
+                )
+                raise
+            log.warning(
+                "notify: alert(s) %s delivered, could not record it yet (%s); again in %gs",
+                ids,
+                exc,
+                wait,
+            )
+            time.sleep(wait)
 
 
 def next_digest_at(*, schedule: str, now: datetime) -> datetime:

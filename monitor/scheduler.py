@@ -23,6 +23,19 @@ from monitor.pipeline import PollResult, Stages, poll_feed
 log = logging.getLogger(__name__)
 
 
+class _SkipWhileBusy(logging.Filter):
+    """APScheduler warns on every tick a job is due while its previous run is still going.
+    With ``max_instances=1`` that is what we asked for (a delivery waiting on a locked or
+    unreachable database, a slow SMTP server), and the job logs its own failure once: drop the
+    warning instead of repeating it several times a second."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+_SKIP_WHILE_BUSY = _SkipWhileBusy()
+
+
 class Daemon:
     def __init__(
         self,
@@ -46,6 +59,7 @@ class Daemon:
     def run(self) -> None:
         """Block until a signal arrives, then drain the pool and return."""
         self._install_signal_handlers()
+        logging.getLogger("apscheduler.scheduler").addFilter(_SKIP_WHILE_BUSY)
         self.scheduler.add_job(
             self.tick,
             "interval",

@@ -12,7 +12,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import (
     AfterValidator,
@@ -250,4 +250,19 @@ def mask_alert_url(url: str) -> str:
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if not plugin:
         return url.split("://", 1)[0] + "://***"
-    return str(plugin.url(privacy=True))
+    return _mask_query(str(plugin.url(privacy=True)))
+
+
+_SECRET_WORDS = ("key", "token", "secret", "pass", "auth", "sig", "cred")
+
+
+def _mask_query(url: str) -> str:
+    """Hide the values of query parameters apprise's privacy mode shows as they are: custom
+    headers (``+X-Api-Key``), payload fields (``:``), extra GET parameters (``-``), and
+    anything named like a key, token, secret or password."""
+    parts = urlsplit(url)
+    pairs = [
+        (k, "***" if k[:1] in "+-:" or any(w in k.lower() for w in _SECRET_WORDS) else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(pairs, safe="*")))

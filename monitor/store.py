@@ -91,6 +91,11 @@ class Store(ReviewQueries, OutboxQueries):
                 f"version of monitor needs {state.head}: run `monitor db upgrade` first"
             )
 
+    def schema_state(self) -> migrate.SchemaState:
+        """The schema revision of the database and the one this version needs."""
+        with self._translate():
+            return migrate.schema_state(self.engine)
+
     def upgrade_schema(self) -> tuple[str | None, str]:
         """Apply every pending migration; returns (revision before, revision after)."""
         with self._translate():

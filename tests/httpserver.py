@@ -9,6 +9,7 @@ import gzip
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,8 @@ class Route:
     delay: float = 0.0  # seconds before answering
     drip: float = 0.0  # seconds between bytes of the body
     reset: bool = False  # close the connection without answering
+    # a body produced while sending, without Content-Length (then the connection is closed)
+    stream: Callable[[], Iterable[bytes]] | None = None
 
 
 @dataclass
@@ -101,6 +104,8 @@ class FeedServer:
                 return self._send(route)
 
             def _send(self, route: Route) -> None:
+                if route.stream is not None:
+                    return self._send_stream(route, route.stream)
                 self.send_response(route.status)
                 body = b"" if route.status == 304 else route.body
                 if route.status != 304:
@@ -112,6 +117,20 @@ class FeedServer:
                     self.send_header(name, value)
                 self.end_headers()
                 self._write(body, drip=route.drip)
+
+            def _send_stream(self, route: Route, stream: Callable[[], Iterable[bytes]]) -> None:
+                self.send_response(route.status)
+                self.send_header("Content-Type", route.content_type)
+                self.send_header("Connection", "close")
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    for chunk in stream():
+                        self.wfile.write(chunk)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def _write(self, body: bytes, *, drip: float) -> None:
                 try:

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from monitor import outbox as outbox_module
 from monitor.app import App, build_app
+from monitor.errors import StoreError
 from monitor.models import AlertItem, utcnow
 from monitor.notify import Renderer
 from monitor.outbox import deliver_due, next_digest_at
@@ -279,3 +281,29 @@ def test_irrelevant_feed_sends_nothing(
     result = runner.invoke(app_cli(), ["--config", str(config), "poll", "--once"])
     assert result.exit_code == 0 and "alerts: 0 sent" in result.output
     assert smtp.messages == []
+
+
+def test_a_database_away_after_the_send_is_waited_for_not_a_second_email(
+    server: FeedServer,
+    smtp: SMTPServer,
+    open_app: Callable[..., App],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = publish(server, feed_path="/news.xml", pages=seed_pages()[:1])
+    app = open_app(feeds=[{"name": "Local news", "url": url}], urls=[smtp.url])
+    poll_all(app)
+    real_mark_sent = app.store.mark_sent
+    failures = iter([True, True])
+
+    def flaky_mark_sent(**kwargs: Any) -> None:
+        if next(failures, False):
+            raise StoreError("store: database error: connection refused")
+        real_mark_sent(**kwargs)
+
+    monkeypatch.setattr(outbox_module, "RECORD_SENT_WAITS", (0.0, 0.0, 0.0))
+    monkeypatch.setattr(app.store, "mark_sent", flaky_mark_sent)
+    report = deliver_due(app.outbox)
+    later = deliver_due(app.outbox, now=utcnow() + timedelta(hours=1))
+
+    assert (report.sent, later.sent, len(smtp.messages)) == (1, 0, 1)
+    assert [a.status for a in app.store.list_alerts()] == ["sent"]

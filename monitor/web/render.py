@@ -67,9 +67,11 @@ def paragraphs(text: str) -> list[str]:
 
 def web_link(url: str | None) -> str | None:
     """The URL when it is http(s); third-party links such as ``javascript:`` are not linked."""
-    if url and urlsplit(url.strip()).scheme.lower() in ("http", "https"):
-        return url.strip()
-    return None
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower() if url else ""
+    except ValueError:  # e.g. an unclosed IPv6 bracket stored before feeds.py dropped those
+        return None
+    return url.strip() if url and scheme in ("http", "https") else None
 
 
 def feed_state(feed: Feed) -> str:
