@@ -38,7 +38,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy monitor
 
 ## bench: the performance table (floor, new articles, naive peer, re-poll, classifier, memory,
-## story assignment); writes bench/results.json. About 8 minutes on 2 cores.
+## story assignment); writes bench/results.json. About 4 minutes on 2 cores.
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -35,6 +36,53 @@ class _SkipWhileBusy(logging.Filter):
 
 _SKIP_WHILE_BUSY = _SkipWhileBusy()
 
+# While a job keeps failing the same way (the database away), say so again this often.
+REMIND_EVERY_SECONDS = 60.0
+
+
+class Outage:
+    """One clear line when a recurring job starts failing, a reminder while it keeps failing
+    the same way, and one line when it works again, instead of a line on every tick."""
+
+    def __init__(
+        self,
+        *,
+        failing: str,
+        recovered: str,
+        remind_every: float = REMIND_EVERY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.clock = clock
+        self.failing = failing
+        self.recovered = recovered
+        self.remind_every = remind_every
+        self.since: float | None = None
+        self.failures = 0
+        self._said: tuple[str, float] | None = None
+
+    def failed(self, exc: Exception) -> None:
+        now = self.clock()
+        self.since = now if self.since is None else self.since
+        self.failures += 1
+        message = str(exc)
+        if self._said and self._said[0] == message and now - self._said[1] < self.remind_every:
+            return
+        repeat = self._said is not None and self._said[0] == message
+        self._said = (message, now)
+        suffix = f" (failing for {now - self.since:.0f}s, {self.failures} tries)" if repeat else ""
+        log.error("%s: %s; will keep trying%s", self.failing, message, suffix)
+
+    def succeeded(self) -> None:
+        if self.since is None:
+            return
+        log.info(
+            "%s after %.0fs (%d failed tries)",
+            self.recovered,
+            self.clock() - self.since,
+            self.failures,
+        )
+        self.since, self.failures, self._said = None, 0, None
+
 
 class Daemon:
     def __init__(
@@ -55,6 +103,13 @@ class Daemon:
         self.stopping = threading.Event()
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
+        self._tick_outage = Outage(
+            failing="scheduler: cannot read due feeds",
+            recovered="scheduler: reading due feeds again",
+        )
+        self._deliver_outage = Outage(
+            failing="notify: cannot deliver alerts now", recovered="notify: delivering alerts again"
+        )
 
     def run(self) -> None:
         """Block until a signal arrives, then drain the pool and return."""
@@ -107,9 +162,12 @@ class Daemon:
         try:
             self.deliver()
         except MonitorError as exc:
-            log.error("notify: cannot deliver alerts now: %s", exc)
+            self._deliver_outage.failed(exc)
+            return
         except Exception:
             log.exception("notify: unexpected error while delivering alerts")
+            return
+        self._deliver_outage.succeeded()
 
     def tick(self) -> None:
         if self.stopping.is_set():
@@ -117,8 +175,9 @@ class Daemon:
         try:
             due = self.stages.store.due_feeds(now=utcnow())
         except MonitorError as exc:
-            log.error("scheduler: cannot read due feeds: %s", exc)
+            self._tick_outage.failed(exc)
             return
+        self._tick_outage.succeeded()
         for feed in due:
             self._submit(feed.id or 0)
 

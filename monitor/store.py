@@ -125,7 +125,9 @@ class Store(ReviewQueries, OutboxQueries):
         try:
             yield
         except OperationalError as exc:
-            raise StoreError(f"store: database error: {exc.orig}") from exc
+            # one line: psycopg adds a hint on a second line ("Is the server running …?")
+            reason = " ".join(str(exc.orig).split())
+            raise StoreError(f"store: database error: {reason}") from exc
 
     # -- feeds ----------------------------------------------------------------------------
 

@@ -9,14 +9,13 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
+from faults.daemon_harness import query as query  # shared with the fault suite
 from monitor.app import App, build_app
 from monitor.settings import Settings
 from tests.httpserver import FeedServer, Item, Route, html_page, rss
@@ -57,18 +56,6 @@ def _drop_test_databases() -> Iterator[None]:
     yield
     for db in _created_databases:
         _admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-
-
-def query(url: str, sql: str) -> list[tuple[Any, ...]]:
-    """Rows of one SQL query on the test database; [] while the table does not exist yet."""
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.exec_driver_sql(sql).all()]
-    except (OperationalError, ProgrammingError):
-        return []
-    finally:
-        engine.dispose()
 
 
 def corpus_dir() -> Path:
