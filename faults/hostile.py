@@ -17,6 +17,7 @@ from faults.common import Case, Progress
 from faults.hostile_lab import (
     INTERVAL,
     MAX_BYTES,
+    MAX_RSS_GROWTH_MB,
     TIMEOUT,
     Lab,
     endless,
@@ -32,7 +33,6 @@ GROUP = "hostile feeds"
 ACCEPTED = ()  # expect: the feed is parsed and its entries stored, no error on the row
 NOT_A_FEED = ("not an RSS or Atom document",)
 OVER_LIMIT = (f"over the {MAX_BYTES}-byte limit",)
-MAX_RSS_GROWTH_MB = 300.0  # a bomb may cost one decoded chunk or so, never the bomb
 
 
 @dataclass(frozen=True)

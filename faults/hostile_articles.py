@@ -16,6 +16,7 @@ from pathlib import Path
 from faults.common import Case, Progress
 from faults.hostile_lab import (
     MAX_BYTES,
+    MAX_RSS_GROWTH_MB,
     TIMEOUT,
     Lab,
     endless,
@@ -95,6 +96,8 @@ def run(
             poll_problems.append(f"exception escaped poll_feed: {escaped}")
         if seconds > MAX_POLL_SECONDS:
             poll_problems.append(f"the poll took {seconds:.1f}s")
+        if memory.growth > MAX_RSS_GROWTH_MB:
+            poll_problems.append(f"peak memory grew by {memory.growth:.0f} MB")
         stored = {a.title: a for a in bench.articles()}
         figures = {"poll s": round(seconds, 2), "RSS growth MB": round(memory.growth, 1)}
         return [

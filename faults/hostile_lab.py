@@ -35,6 +35,7 @@ SERVER_HOST = "127.0.0.1"
 PRETEND_PUBLIC = "93.184.215.14"  # what the test server's host "resolves" to for the guard
 TIMEOUT = 2.0  # fetch.timeout of the bench, seconds
 MAX_BYTES = 1_000_000  # fetch.max_bytes of the bench
+MAX_RSS_GROWTH_MB = 30.0  # a bomb costs about max_bytes (inflated capped per step), never the bomb
 INTERVAL = 60  # seconds, every feed's polling interval
 GOOD = "good"
 PASSWD_MARK = "root:x:0:0"  # a line of /etc/passwd that must never be stored

@@ -39,6 +39,12 @@ _META = {  # which <meta> (by property, name or itemprop) carries each field, be
 
 log = logging.getLogger(__name__)
 
+# libxml2 (under lxml and trafilatura) is not safe to drive from several threads at once: it
+# crashes the whole process now and then with SIGSEGV or SIGABRT (trafilatura issue #840). In
+# the extraction workers there is one thread anyway; in the daemon (``extract_processes = 0``,
+# feed summaries) every parse takes this lock, which costs nothing: parsing holds the GIL.
+_LIBXML = threading.Lock()
+
 
 @dataclass(frozen=True, slots=True)
 class Extracted:
@@ -56,6 +62,11 @@ def extract_article(*, html: bytes | str, url: str | None = None) -> Extracted |
     """Main text, title, author, date and language of an article page; ``None`` if not found."""
     if not html:
         return None
+    with _LIBXML:
+        return _extract(html=html, url=url)
+
+
+def _extract(*, html: bytes | str, url: str | None) -> Extracted | None:
     from trafilatura import bare_extraction
     from trafilatura.utils import load_html
 
@@ -117,7 +128,8 @@ def html_to_text(html: str) -> str:
     try:
         from lxml import html as lxml_html
 
-        return str(lxml_html.fromstring(html).text_content()).strip()
+        with _LIBXML:
+            return str(lxml_html.fromstring(html).text_content()).strip()
     except Exception:
         return html.strip()
 

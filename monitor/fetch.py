@@ -12,6 +12,7 @@ import ipaddress
 import re
 import socket
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
@@ -35,6 +36,11 @@ DEFAULT_MAX_BYTES = 5_000_000
 DEFAULT_MAX_REDIRECTS = 5
 ALLOWED_SCHEMES = ("http", "https")
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+# The encodings we inflate ourselves (see _decoded); asking for exactly these keeps servers from
+# choosing one we could not bound.
+ACCEPT_ENCODING = "gzip, deflate"
+GZIP_OR_ZLIB = zlib.MAX_WBITS | 32  # either header, detected
+RAW_DEFLATE = -zlib.MAX_WBITS  # "deflate" as some servers send it, without the zlib header
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
 
 Resolver = Callable[[str], list[str]]
@@ -79,6 +85,7 @@ class Fetcher:
             timeout=httpx.Timeout(timeout), limits=httpx.Limits(max_connections=20)
         )
         self.client.headers["User-Agent"] = user_agent
+        self.client.headers["Accept-Encoding"] = ACCEPT_ENCODING
         self.client.follow_redirects = False
 
     def close(self) -> None:
@@ -132,7 +139,7 @@ class Fetcher:
             )
         chunks: list[bytes] = []
         size = 0
-        for chunk in r.iter_bytes():
+        for chunk in _decoded(r, limit=self.max_bytes):
             size += len(chunk)
             if size > self.max_bytes:
                 raise TooLargeError(
@@ -159,6 +166,35 @@ class Fetcher:
             raise NetworkError(f"fetch: cannot decode body: {exc}", url=url) from exc
         except (httpx.TransportError, httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise NetworkError(f"fetch: {_describe(exc)}", url=url) from exc
+
+
+def _decoded(r: httpx.Response, *, limit: int) -> Iterator[bytes]:
+    """The body decompressed here rather than by httpx, never more than ``limit + 1`` bytes a
+    step: one network chunk of a gzip bomb inflates to ~1000× its size, and the caller's cap
+    must see it before it is in memory."""
+    if r.is_stream_consumed:  # a response built in memory (httpx.MockTransport): decoded already
+        yield r.content
+        return
+    encoding = r.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        yield from r.iter_raw()
+        return
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise NetworkError(f"fetch: unsupported content encoding {encoding!r}", url=str(r.url))
+    inflater = zlib.decompressobj(GZIP_OR_ZLIB)
+    started = False
+    for data in r.iter_raw():
+        while data:
+            try:
+                out = inflater.decompress(data, limit + 1)
+            except zlib.error as exc:
+                if encoding == "deflate" and not started:
+                    inflater, started = zlib.decompressobj(RAW_DEFLATE), True
+                    continue
+                raise NetworkError(f"fetch: cannot decode body: {exc}", url=str(r.url)) from exc
+            started = True
+            yield out
+            data = inflater.unconsumed_tail
 
 
 def _describe(exc: Exception) -> str:

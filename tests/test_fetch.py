@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gzip
+import tracemalloc
+import zlib
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -12,6 +15,7 @@ from monitor.errors import (
     FetchError,
     FetchTimeoutError,
     HTTPStatusError,
+    NetworkError,
     TooLargeError,
     TooManyRedirectsError,
 )
@@ -122,8 +126,22 @@ def test_declared_oversized_body_is_refused() -> None:
 # --- real sockets ---------------------------------------------------------------------------
 
 
+_opened: list[Fetcher] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_real_fetchers() -> Iterator[None]:
+    """Each test's fetchers are closed when it ends (an unclosed socket is a warning, and
+    warnings are errors here)."""
+    yield
+    while _opened:
+        _opened.pop().close()
+
+
 def real_fetcher(**options: object) -> Fetcher:
-    return Fetcher(user_agent="monitor-test/1", allow_private_networks=True, **options)  # type: ignore[arg-type]
+    made = Fetcher(user_agent="monitor-test/1", allow_private_networks=True, **options)  # type: ignore[arg-type]
+    _opened.append(made)
+    return made
 
 
 def test_gzip_bomb_stops_at_the_cap(server: FeedServer) -> None:
@@ -132,6 +150,72 @@ def test_gzip_bomb_stops_at_the_cap(server: FeedServer) -> None:
     )
     with pytest.raises(TooLargeError):
         real_fetcher(max_bytes=1_000_000).fetch(server.url("/bomb"))
+
+
+FEED = b"<rss version='2.0'><channel><title>Wheat</title></channel></rss>" * 50
+
+
+def _deflate(data: bytes, *, wbits: int) -> bytes:
+    packer = zlib.compressobj(wbits=wbits)
+    return packer.compress(data) + packer.flush()
+
+
+# (Content-Encoding, body as sent): each must come back as FEED
+ENCODINGS = [
+    pytest.param("gzip", gzip.compress(FEED), id="gzip"),
+    pytest.param("x-gzip", gzip.compress(FEED), id="x-gzip"),
+    pytest.param("deflate", _deflate(FEED, wbits=zlib.MAX_WBITS), id="deflate-zlib"),
+    pytest.param("deflate", _deflate(FEED, wbits=-zlib.MAX_WBITS), id="deflate-raw"),
+    pytest.param("identity", FEED, id="identity"),
+]
+
+
+@pytest.mark.parametrize(("encoding", "body"), ENCODINGS)
+def test_compressed_bodies_are_inflated_on_a_real_server(
+    server: FeedServer, encoding: str, body: bytes
+) -> None:
+    server.routes["/feed"] = Route(body=body, headers={"Content-Encoding": encoding})
+    assert real_fetcher().fetch(server.url("/feed")).content == FEED
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        pytest.param("br", b"\x0b\x02\x80hello\x03", id="unasked-encoding"),
+        pytest.param("gzip", b"\x1f\x8b not gzip at all", id="corrupt-gzip"),
+    ],
+)
+def test_undecodable_bodies_are_a_clear_network_error(
+    server: FeedServer, encoding: str, body: bytes
+) -> None:
+    server.routes["/feed"] = Route(body=body, headers={"Content-Encoding": encoding})
+    with pytest.raises(NetworkError, match=r"fetch: (unsupported content encoding|cannot decode)"):
+        real_fetcher().fetch(server.url("/feed"))
+
+
+def test_only_encodings_it_can_bound_are_asked_for() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=b"ok")
+
+    fetcher(handler).fetch("https://example.org/feed")
+    assert seen[0].headers["Accept-Encoding"] == "gzip, deflate"
+
+
+def test_a_gzip_bomb_never_inflates_past_the_cap_in_memory(server: FeedServer) -> None:
+    server.routes["/bomb"] = Route(
+        body=gzip_bomb(size=200_000_000), headers={"Content-Encoding": "gzip"}
+    )
+    tracemalloc.start()
+    try:
+        with pytest.raises(TooLargeError):
+            real_fetcher(max_bytes=1_000_000).fetch(server.url("/bomb"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8_000_000, f"peak {peak / 1e6:.0f} MB while reading a 1 MB-capped body"
 
 
 def test_a_body_that_drips_times_out(server: FeedServer) -> None:
