@@ -182,17 +182,17 @@ def _decoded(r: httpx.Response, *, limit: int) -> Iterator[bytes]:
     if encoding not in ("gzip", "x-gzip", "deflate"):
         raise NetworkError(f"fetch: unsupported content encoding {encoding!r}", url=str(r.url))
     inflater = zlib.decompressobj(GZIP_OR_ZLIB)
-    started = False
+    may_be_raw = encoding == "deflate"  # until the first bytes inflate, it may lack its header
     for data in r.iter_raw():
         while data:
             try:
                 out = inflater.decompress(data, limit + 1)
             except zlib.error as exc:
-                if encoding == "deflate" and not started:
-                    inflater, started = zlib.decompressobj(RAW_DEFLATE), True
+                if may_be_raw:
+                    inflater, may_be_raw = zlib.decompressobj(RAW_DEFLATE), False
                     continue
                 raise NetworkError(f"fetch: cannot decode body: {exc}", url=str(r.url)) from exc
-            started = True
+            may_be_raw = False
             yield out
             data = inflater.unconsumed_tail
 

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import apprise
 from jinja2 import (
@@ -26,6 +25,7 @@ from jinja2 import (
 )
 
 from monitor.errors import ConfigError
+from monitor.links import web_url
 from monitor.models import AlertItem
 
 PACKAGE_TEMPLATES = "templates"
@@ -145,11 +145,7 @@ class Renderer:
 def _linkable(item: AlertItem) -> AlertItem:
     """The item with its URL emptied unless it is http(s): the templates (the user's too) put it
     in ``href``, and a feed may link to ``javascript:`` or ``data:``."""
-    try:
-        scheme = urlsplit(item.url.strip()).scheme.lower()
-    except ValueError:
-        scheme = ""
-    return item if scheme in ("http", "https") else replace(item, url="")
+    return replace(item, url=web_url(item.url) or "")
 
 
 def send(destination: Destination, message: Message) -> SendResult:

@@ -16,39 +16,28 @@ from tests.smtpserver import free_port
 DOWN = StoreError("store: database error: connection refused")
 STARTING = StoreError("store: database error: the database system is starting up")
 
+
+def said(error: Exception, suffix: str = "") -> str:
+    return f"ERROR job failing: {error}; will keep trying{suffix}"
+
+
 # (events as (seconds, error or None for a success), the lines expected)
 CASES = [
-    pytest.param(
-        [(0, DOWN)], ["ERROR job failing: " + str(DOWN) + "; will keep trying"], id="first"
-    ),
-    pytest.param(
-        [(t, DOWN) for t in range(0, 30)],
-        ["ERROR job failing: " + str(DOWN) + "; will keep trying"],
-        id="repeats-within-a-minute-are-quiet",
-    ),
+    pytest.param([(0, DOWN)], [said(DOWN)], id="first"),
+    pytest.param([(t, DOWN) for t in range(30)], [said(DOWN)], id="quiet-within-a-minute"),
     pytest.param(
         [(0, DOWN), (30, DOWN), (61, DOWN)],
-        [
-            "ERROR job failing: " + str(DOWN) + "; will keep trying",
-            "ERROR job failing: " + str(DOWN) + "; will keep trying (failing for 61s, 3 tries)",
-        ],
+        [said(DOWN), said(DOWN, " (failing for 61s, 3 tries)")],
         id="reminder-after-a-minute",
     ),
     pytest.param(
         [(0, DOWN), (1, STARTING), (2, STARTING)],
-        [
-            "ERROR job failing: " + str(DOWN) + "; will keep trying",
-            "ERROR job failing: " + str(STARTING) + "; will keep trying",
-        ],
+        [said(DOWN), said(STARTING)],
         id="a-new-error-is-said-at-once",
     ),
     pytest.param(
         [(0, DOWN), (1, DOWN), (5, None), (6, None), (7, DOWN)],
-        [
-            "ERROR job failing: " + str(DOWN) + "; will keep trying",
-            "INFO job working after 5s (2 failed tries)",
-            "ERROR job failing: " + str(DOWN) + "; will keep trying",
-        ],
+        [said(DOWN), "INFO job working after 5s (2 failed tries)", said(DOWN)],
         id="recovery-once-then-a-new-outage",
     ),
     pytest.param([(0, None), (1, None)], [], id="success-alone-is-silent"),

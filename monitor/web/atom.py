@@ -7,10 +7,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import datetime
 
+from monitor.links import web_url
 from monitor.models import utcnow
 from monitor.review_store import ReviewRow
 from monitor.store import reasons_of
-from monitor.web.render import as_utc, web_link
+from monitor.web.render import as_utc
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SUMMARY_CHARS = 600
@@ -43,7 +44,7 @@ def _entry(feed: ET.Element, row: ReviewRow, *, base_url: str) -> None:
     if article.published is not None:
         _text(entry, "published", _stamp(as_utc(article.published) or utcnow()))
     review = f"{base_url}articles/{article.id}"
-    source = web_link(article.url)
+    source = web_url(article.url)
     ET.SubElement(entry, "link", rel="alternate", type="text/html", href=source or review)
     if source:
         ET.SubElement(entry, "link", rel="related", type="text/html", href=review)

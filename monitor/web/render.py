@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from monitor.links import web_url
 from monitor.models import Feed, utcnow
 from monitor.web.security import CSRF_FIELD, csrf_token
 
@@ -63,15 +63,6 @@ def ago(when: datetime | None, *, now: datetime | None = None) -> str:
 
 def paragraphs(text: str) -> list[str]:
     return [p.strip() for p in text.split("\n") if p.strip()]
-
-
-def web_link(url: str | None) -> str | None:
-    """The URL when it is http(s); third-party links such as ``javascript:`` are not linked."""
-    try:
-        scheme = urlsplit(url.strip()).scheme.lower() if url else ""
-    except ValueError:  # e.g. an unclosed IPv6 bracket stored before feeds.py dropped those
-        return None
-    return url.strip() if url and scheme in ("http", "https") else None
 
 
 def feed_state(feed: Feed) -> str:
@@ -128,5 +119,5 @@ def chart(days: Sequence[tuple[date, int]]) -> Chart:
 
 
 _env.filters.update(
-    time=show_time, ago=ago, paragraphs=paragraphs, state=feed_state, web_link=web_link
+    time=show_time, ago=ago, paragraphs=paragraphs, state=feed_state, web_link=web_url
 )
