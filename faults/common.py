@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import resource
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -32,11 +31,6 @@ class Case:
             "figures": self.figures,
             "detail": self.detail,
         }
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set size so far (VmHWM), in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def progress_printer() -> Progress:

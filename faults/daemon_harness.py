@@ -326,12 +326,9 @@ def stored_urls(url: str) -> list[str]:
     return [str(r[0]) for r in query(url, "SELECT url FROM article")]
 
 
-def count_by_path(urls: Sequence[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for u in urls:
-        path = "/" + u.split("/", 3)[-1] if u.startswith("http") else u
-        counts[path] = counts.get(path, 0) + 1
-    return counts
+def count_by_path(urls: Sequence[str]) -> Counter[str]:
+    """How often each published article (by its path) is among these URLs."""
+    return Counter(article_path(u) for u in urls)
 
 
 # --- ground truth against the end state ---------------------------------------------------------

@@ -11,6 +11,7 @@ show up in ``Recorder.urls`` (requests that reached the transport) and in the se
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import zlib
 from collections.abc import Iterable, Iterator
@@ -22,15 +23,15 @@ from urllib.parse import urlsplit
 import httpx
 from sqlmodel import Session, select
 
-from faults.daemon_harness import drop_database, fresh_database, quiet_server
-from monitor.app import App, build_app
+from bench.common import proc_status_mb
+from faults.daemon_harness import SEEDS, drop_database, fresh_database, quiet_server
+from monitor.app import App, build_app, build_fetcher
 from monitor.fetch import Fetcher, resolve_host
 from monitor.models import Article, Feed
 from monitor.pipeline import PollResult, Stages, poll_feed
 from monitor.settings import Settings
 from tests.httpserver import FeedServer, Item, Route, html_page, rss
 
-REPO = Path(__file__).resolve().parent.parent
 SERVER_HOST = "127.0.0.1"
 PRETEND_PUBLIC = "93.184.215.14"  # what the test server's host "resolves" to for the guard
 TIMEOUT = 2.0  # fetch.timeout of the bench, seconds
@@ -157,7 +158,7 @@ def _settings(*, url: str, workdir: Path, feeds: list[dict[str, str]]) -> Settin
         {
             "storage": {"url": url},
             "classifier": {
-                "seeds": str(REPO / "seed_articles"),
+                "seeds": str(SEEDS),
                 "cache_dir": str(workdir / "model"),
             },
             "fetch": {"timeout": TIMEOUT, "max_bytes": MAX_BYTES, "allow_private_networks": True},
@@ -168,15 +169,12 @@ def _settings(*, url: str, workdir: Path, feeds: list[dict[str, str]]) -> Settin
 
 
 def _guarded_fetcher(settings: Settings, recorder: Recorder) -> Fetcher:
-    client = httpx.Client(transport=recorder, timeout=httpx.Timeout(settings.fetch.timeout))
-    return Fetcher(
-        timeout=settings.fetch.timeout,
-        max_bytes=settings.fetch.max_bytes,
-        max_redirects=settings.fetch.max_redirects,
-        user_agent=settings.fetch.user_agent,
-        allow_private_networks=False,
-        client=client,
+    """The app's fetcher with the production address policy, its requests recorded."""
+    return build_fetcher(
+        settings.fetch,
+        client=httpx.Client(transport=recorder, timeout=httpx.Timeout(settings.fetch.timeout)),
         resolver=pretend_server_is_public,
+        allow_private_networks=False,
     )
 
 
@@ -205,11 +203,8 @@ def gzip_bomb(*, megabytes: int) -> Iterator[bytes]:
 
 
 def rss_mb() -> float:
-    """This process's resident set size now, in MB (VmRSS)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """This process's resident set size now, in MB."""
+    return proc_status_mb(os.getpid(), "VmRSS")
 
 
 @dataclass

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.common import proc_status_mb
 from faults.common import Case, Progress
 from faults.daemon_harness import (
     Daemon,
@@ -110,12 +111,7 @@ def _sample(daemon: Daemon, *, seconds: float) -> list[Sample]:
 
 
 def _usage(pid: int) -> tuple[float, int]:
-    rss_kb = 0
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                rss_kb = int(line.split()[1])
-    return rss_kb / 1024, len(os.listdir(f"/proc/{pid}/fd"))
+    return proc_status_mb(pid, "VmRSS"), len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def _verdict(

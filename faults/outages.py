@@ -36,18 +36,16 @@ from faults.daemon_harness import (
     wait_until,
     write_config,
 )
+from monitor.store import SQLITE_BUSY_TIMEOUT_MS
 from tests.smtpserver import SMTPServer, free_port
 
 GROUP = "outages"
 
 
 def _pg_bin(root: Path = Path("/usr/lib/postgresql")) -> Path:
-    """The newest installed PostgreSQL's bin/ (Debian's layout: /usr/lib/postgresql/N/bin)."""
-    versions = sorted(
-        (p for p in root.glob("*/bin")),
-        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
-    )
-    return versions[-1] if versions else root / "15" / "bin"
+    """The newest installed PostgreSQL's bin/ (Debian's layout, as .ci/postgres.sh finds it)."""
+    versions = [p for p in root.glob("*/bin") if p.parent.name.isdigit()]
+    return max(versions, key=lambda p: int(p.parent.name), default=root / "15" / "bin")
 
 
 PG_BIN = _pg_bin()
@@ -70,24 +68,15 @@ def run(
         workdir=workdir,
         progress=progress,
     )
-    texts = _mixed(relevant[3:7], irrelevant[:4])
-    late = relevant[7] if len(relevant) > 7 else relevant[-1]
-    if database_url:
-        db_cases = _postgres_cases(
-            outage=4.0 if reduced else 20.0,
-            texts=texts,
-            late=late,
-            workdir=workdir,
-            progress=progress,
-        )
-    else:
-        db_cases = _sqlite_cases(
-            lock=4.0 if reduced else 40.0,
-            texts=texts,
-            late=late,
-            workdir=workdir,
-            progress=progress,
-        )
+    runs = Runs(
+        texts=_mixed(relevant[3:7], irrelevant[:4]),
+        late=relevant[7] if len(relevant) > 7 else relevant[-1],
+        # SQLite's lock outlasts the 30 s busy timeout at full size, so writers really fail
+        outage=(4.0 if reduced else 20.0) if database_url else (4.0 if reduced else 40.0),
+        workdir=workdir,
+        progress=progress,
+    )
+    db_cases = _postgres_cases(runs) if database_url else _sqlite_cases(runs)
     return [smtp_case, *db_cases]
 
 
@@ -211,17 +200,36 @@ class Outage:
     end: EndState
 
 
-def _database_run(
-    *,
-    name: str,
-    db: str,
-    texts: list[Text],
-    workdir: Path,
-    progress: Progress,
-    take_down: Callable[[], None],
-    bring_back: Callable[[], None],
-    outage: float,
-) -> Outage:
+@dataclass(frozen=True, slots=True)
+class Away:
+    """How the runs take their database away and bring it back."""
+
+    take_down: Callable[[], None]
+    bring_back: Callable[[], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Runs:
+    """What the two database cases share: where they run, for how long, with which texts."""
+
+    texts: list[Text]  # published half before, half during the outage
+    late: Text  # published alone for the case that goes away right after a send
+    outage: float
+    workdir: Path
+    progress: Progress
+
+
+def _both_runs(
+    runs: Runs, *, names: tuple[str, str], dbs: tuple[str, str], away: Callable[[str], Away]
+) -> tuple[Outage, AfterSend]:
+    """The database away while feeds publish, then away right after an accepted send."""
+    during = _database_run(runs, name=names[0], db=dbs[0], away=away(dbs[0]))
+    after = _after_send_run(runs, name=names[1], db=dbs[1], away=away(dbs[1]))
+    return during, after
+
+
+def _database_run(runs: Runs, *, name: str, db: str, away: Away) -> Outage:
+    texts, outage, workdir, progress = runs.texts, runs.outage, runs.workdir, runs.progress
     server = quiet_server()
     smtp = SMTPServer().start()
     publisher = Publisher(server=server, feeds=["/a.xml", "/b.xml"])
@@ -241,14 +249,14 @@ def _database_run(
         wait_until(lambda: _settled(db, publisher), seconds=RECOVERY_SECONDS)
         before = len(daemon.log())
         progress(f"outages: {name}: database away for {outage:g}s")
-        take_down()
+        away.take_down()
         began = time.monotonic()
         for text in texts[half:]:
             publisher.publish(text)
         time.sleep(max(outage - (time.monotonic() - began), 0))
         alive = daemon.alive()
         outage_log = daemon.log()[before:]
-        bring_back()
+        away.bring_back()
         wait_until(lambda: _settled(db, publisher), seconds=RECOVERY_SECONDS)
         time.sleep(GRACE)  # room for a repeated email to show up
         code = daemon.stop()
@@ -315,44 +323,30 @@ def _database_verdict(
 # SQLite: another process holds the write lock (as a backup tool or the sqlite3 shell can).
 
 
-def _sqlite_cases(
-    *, lock: float, texts: list[Text], late: Text, workdir: Path, progress: Progress
-) -> list[Case]:
-    busy = 30.0  # monitor.store.SQLITE_BUSY_TIMEOUT_MS
-    db = fresh_database(server_url=None, workdir=workdir, name="sqlite-lock")
-    holder = _LockHolder(make_url(db).database or "")
-    outage = _database_run(
-        name="sqlite-lock",
-        db=db,
-        texts=texts,
-        workdir=workdir,
-        progress=progress,
-        take_down=holder.take,
-        bring_back=holder.release,
-        outage=lock,
+def _sqlite_cases(runs: Runs) -> list[Case]:
+    busy = SQLITE_BUSY_TIMEOUT_MS / 1000
+    dbs = tuple(
+        fresh_database(server_url=None, workdir=runs.workdir, name=n)
+        for n in ("sqlite-lock", "sqlite-after-send")
+    )
+
+    def away(db: str) -> Away:
+        holder = _LockHolder(make_url(db).database or "")
+        return Away(take_down=holder.take, bring_back=holder.release)
+
+    during, after_send = _both_runs(
+        runs, names=("sqlite-lock", "sqlite-after-send"), dbs=(dbs[0], dbs[1]), away=away
     )
     during_polls = _database_verdict(
-        name=f"SQLite locked by another process {lock:g}s",
+        name=f"SQLite locked by another process {runs.outage:g}s",
         proves=(
             "while another process holds the SQLite write lock the daemon keeps running "
             f"(writers wait {busy:g}s, then a few clear lines, not one per tick) and "
             "afterwards stores every article once and emails every relevant story once"
         ),
-        outage=outage,
-        expect_failures=lock > busy + 5,
+        outage=during,
+        expect_failures=runs.outage > busy + 5,
         extra={"busy timeout s": busy},
-    )
-    db = fresh_database(server_url=None, workdir=workdir, name="sqlite-after-send")
-    holder = _LockHolder(make_url(db).database or "")
-    after_send = _after_send_run(
-        name="sqlite-after-send",
-        db=db,
-        text=late,
-        workdir=workdir,
-        progress=progress,
-        take_down=holder.take,
-        bring_back=holder.release,
-        outage=lock,
     )
     return [during_polls, _after_send_verdict(what="SQLite locked", result=after_send)]
 
@@ -388,10 +382,8 @@ class _LockHolder:
 # PostgreSQL: a private, throwaway server stopped and started while the daemon runs.
 
 
-def _postgres_cases(
-    *, outage: float, texts: list[Text], late: Text, workdir: Path, progress: Progress
-) -> list[Case]:
-    name = f"PostgreSQL server stopped {outage:g}s"
+def _postgres_cases(runs: Runs) -> list[Case]:
+    name = f"PostgreSQL server stopped {runs.outage:g}s"
     if not (PG_BIN / "initdb").is_file():
         return [
             Case(
@@ -407,25 +399,15 @@ def _postgres_cases(
     try:
         server_url = pg.start()
         admin(server_url, 'CREATE DATABASE "outage"', 'CREATE DATABASE "aftersend"')
-        result = _database_run(
-            name="postgres-stop",
-            db=make_url(server_url).set(database="outage").render_as_string(hide_password=False),
-            texts=texts,
-            workdir=workdir,
-            progress=progress,
-            take_down=pg.stop,
-            bring_back=pg.restart,
-            outage=outage,
+        dbs = tuple(
+            make_url(server_url).set(database=d).render_as_string(hide_password=False)
+            for d in ("outage", "aftersend")
         )
-        after_send = _after_send_run(
-            name="postgres-after-send",
-            db=make_url(server_url).set(database="aftersend").render_as_string(hide_password=False),
-            text=late,
-            workdir=workdir,
-            progress=progress,
-            take_down=pg.stop,
-            bring_back=pg.restart,
-            outage=outage,
+        during, after_send = _both_runs(
+            runs,
+            names=("postgres-stop", "postgres-after-send"),
+            dbs=(dbs[0], dbs[1]),
+            away=lambda _db: Away(take_down=pg.stop, bring_back=pg.restart),
         )
     finally:
         pg.destroy()
@@ -436,7 +418,7 @@ def _postgres_cases(
             "clear lines (not one per tick) and that it works again, and after the restart "
             "stores every article once and emails every relevant story once"
         ),
-        outage=result,
+        outage=during,
         expect_failures=True,
         extra={},
     )
@@ -471,22 +453,13 @@ class AfterSend:
     log_lines: int  # lines about the unrecorded send
 
 
-def _after_send_run(
-    *,
-    name: str,
-    db: str,
-    text: Text,
-    workdir: Path,
-    progress: Progress,
-    take_down: Callable[[], None],
-    bring_back: Callable[[], None],
-    outage: float,
-) -> AfterSend:
+def _after_send_run(runs: Runs, *, name: str, db: str, away: Away) -> AfterSend:
+    text, outage, workdir, progress = runs.late, runs.outage, runs.workdir, runs.progress
     server = quiet_server()
     went_down = threading.Event()
 
     def hook() -> None:
-        take_down()
+        away.take_down()
         went_down.set()
 
     smtp = _HookedSMTP(hook).start()
@@ -506,7 +479,7 @@ def _after_send_run(
         progress(f"outages: {name}: database away for {outage:g}s right after a send")
         time.sleep(outage)
         alive = daemon.alive()
-        bring_back()
+        away.bring_back()
         wait_until(lambda: _all_sent(db, 1), seconds=RECOVERY_SECONDS)
         time.sleep(GRACE)  # room for a repeated email to show up
         code = daemon.stop()
@@ -565,9 +538,11 @@ class PrivatePostgres:
         self.data = self.dir / "data"
         self.as_root = os.geteuid() == 0
 
-    def _run(self, *args: str) -> None:
+    def _run(self, *args: str, check: bool = True) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if self.as_root else []
-        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120, cwd=self.dir)
+        subprocess.run(
+            [*prefix, *args], check=check, capture_output=True, timeout=120, cwd=self.dir
+        )
 
     def start(self) -> str:
         if self.as_root:
@@ -591,12 +566,6 @@ class PrivatePostgres:
 
     def destroy(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            subprocess.run(
-                [
-                    *(["runuser", "-u", "postgres", "--"] if self.as_root else []),
-                    str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop",
-                ],
-                capture_output=True,
-                timeout=60,
-            )  # fmt: skip
+            pg_ctl = str(PG_BIN / "pg_ctl")
+            self._run(pg_ctl, "-D", str(self.data), "-m", "immediate", "stop", check=False)
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -8,15 +8,19 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor import classify, notify
 from monitor.extract import ExtractorPool
-from monitor.fetch import Fetcher
+from monitor.fetch import Fetcher, Resolver, resolve_host
 from monitor.models import OutboxPolicy, utcnow
 from monitor.outbox import Outbox, next_digest_at
 from monitor.pipeline import Stages
-from monitor.settings import Settings
+from monitor.settings import FetchSettings, Settings
 from monitor.store import FeedDef, Store
+
+if TYPE_CHECKING:
+    import httpx
 
 MODEL_CHECK_SECONDS = 10.0
 
@@ -145,20 +149,38 @@ def build_app(settings: Settings) -> App:
     except Exception:
         store.close()
         raise
-    fetcher = Fetcher(
-        timeout=settings.fetch.timeout,
-        max_bytes=settings.fetch.max_bytes,
-        max_redirects=settings.fetch.max_redirects,
-        user_agent=settings.fetch.user_agent,
-        allow_private_networks=settings.fetch.allow_private_networks,
-    )
     return App(
         settings=settings,
         store=store,
-        fetcher=fetcher,
+        fetcher=build_fetcher(settings.fetch),
         model=ModelHolder(settings=settings, store=store),
         outbox=outbox,
         extractor=ExtractorPool(workers=settings.scheduler.extract_processes),
+    )
+
+
+def build_fetcher(
+    fetch: FetchSettings,
+    *,
+    client: httpx.Client | None = None,
+    resolver: Resolver = resolve_host,
+    allow_private_networks: bool | None = None,
+) -> Fetcher:
+    """The fetcher of ``[fetch]``; a client, resolver or address policy may be passed in."""
+    if allow_private_networks is None:
+        allow_private_networks = fetch.allow_private_networks
+    return Fetcher(
+        timeout=fetch.timeout,
+        max_bytes=fetch.max_bytes,
+        max_redirects=fetch.max_redirects,
+        user_agent=fetch.user_agent,
+        allow_private_networks=(
+            fetch.allow_private_networks
+            if allow_private_networks is None
+            else allow_private_networks
+        ),
+        client=client,
+        resolver=resolver,
     )
 
 

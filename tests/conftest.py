@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
+from faults.daemon_harness import admin
 from faults.daemon_harness import query as query  # shared with the fault suite
 from monitor.app import App, build_app
 from monitor.settings import Settings
@@ -42,13 +41,7 @@ def database_url(tmp_path: Path, name: str = "monitor") -> str:
 
 
 def _admin(*statements: str) -> None:
-    engine = create_engine(
-        TEST_DATABASE_URL or "", isolation_level="AUTOCOMMIT", poolclass=NullPool
-    )
-    with engine.connect() as conn:
-        for statement in statements:
-            conn.exec_driver_sql(statement)
-    engine.dispose()
+    admin(TEST_DATABASE_URL or "", *statements)
 
 
 @pytest.fixture(scope="session", autouse=True)
