@@ -141,6 +141,23 @@ def write_config(
     return path
 
 
+def in_process_daemon(
+    *, workdir: Path, name: str, db: str, publisher: Publisher, smtp_url: str, **config: Any
+) -> Daemon:
+    """The daemon on ``db`` watching the publisher's feeds and alerting to ``smtp_url``, with
+    extraction in-process (the outage cases measure the database and SMTP, not extraction);
+    ``config`` passes further ``write_config`` settings such as ``retry_base``."""
+    path = write_config(
+        workdir / f"{name}.toml",
+        database=db,
+        feeds=publisher.feed_urls(),
+        alert_urls=[smtp_url],
+        scheduler={"extract_processes": 0},
+        **config,
+    )
+    return Daemon(config=path, log_path=workdir / f"{name}.log")
+
+
 # --- databases ----------------------------------------------------------------------------------
 
 

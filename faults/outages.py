@@ -20,7 +20,6 @@ from sqlalchemy.engine import make_url
 
 from faults.common import Case, Progress
 from faults.daemon_harness import (
-    Daemon,
     EndState,
     Publisher,
     Text,
@@ -29,12 +28,12 @@ from faults.daemon_harness import (
     drop_database,
     end_state,
     fresh_database,
+    in_process_daemon,
     known_texts,
     query,
     quiet_server,
     stored_urls,
     wait_until,
-    write_config,
 )
 from monitor.store import SQLITE_BUSY_TIMEOUT_MS
 from tests.smtpserver import SMTPServer, free_port
@@ -94,16 +93,15 @@ def _smtp_outage(
     smtp = SMTPServer()  # its port is chosen, nothing listens until the outage ends
     db = fresh_database(server_url=server_url, workdir=workdir, name="smtp-outage")
     publisher = Publisher(server=server, feeds=["/news.xml"])
-    config = write_config(
-        workdir / "smtp-outage.toml",
-        database=db,
-        feeds=publisher.feed_urls(),
-        alert_urls=[smtp.url],
+    daemon = in_process_daemon(
+        workdir=workdir,
+        name="smtp-outage",
+        db=db,
+        publisher=publisher,
+        smtp_url=smtp.url,
         retry_base="0.5s",
         retry_max="4s",
-        scheduler={"extract_processes": 0},
     )
-    daemon = Daemon(config=config, log_path=workdir / "smtp-outage.log")
     smtp_started = False
     try:
         daemon.wait_log("scheduler: started")
@@ -233,14 +231,9 @@ def _database_run(runs: Runs, *, name: str, db: str, away: Away) -> Outage:
     server = quiet_server()
     smtp = SMTPServer().start()
     publisher = Publisher(server=server, feeds=["/a.xml", "/b.xml"])
-    config = write_config(
-        workdir / f"{name}.toml",
-        database=db,
-        feeds=publisher.feed_urls(),
-        alert_urls=[smtp.url],
-        scheduler={"extract_processes": 0},
+    daemon = in_process_daemon(
+        workdir=workdir, name=name, db=db, publisher=publisher, smtp_url=smtp.url
     )
-    daemon = Daemon(config=config, log_path=workdir / f"{name}.log")
     half = len(texts) // 2
     try:
         daemon.wait_log("scheduler: started")
@@ -464,14 +457,9 @@ def _after_send_run(runs: Runs, *, name: str, db: str, away: Away) -> AfterSend:
 
     smtp = _HookedSMTP(hook).start()
     publisher = Publisher(server=server, feeds=["/late.xml"])
-    config = write_config(
-        workdir / f"{name}.toml",
-        database=db,
-        feeds=publisher.feed_urls(),
-        alert_urls=[smtp.url],
-        scheduler={"extract_processes": 0},
+    daemon = in_process_daemon(
+        workdir=workdir, name=name, db=db, publisher=publisher, smtp_url=smtp.url
     )
-    daemon = Daemon(config=config, log_path=workdir / f"{name}.log")
     try:
         daemon.wait_log("scheduler: started")
         publisher.publish(text)
