@@ -43,6 +43,7 @@ class MatchFilter:
     source: str | None = None  # feed name
     judgement: str | None = None  # "relevant", "irrelevant" or "unjudged"
     search: str | None = None  # words looked up in title and text
+    per_story: bool = False  # only each story's best copy (highest score, then first matched)
     limit: int | None = DEFAULT_LIMIT
     offset: int = 0
 
@@ -74,7 +75,7 @@ class ReviewQueries:
             .join(Article, col(Article.id) == Match.article_id)
             .join(Feed, col(Feed.id) == Article.feed_id)
             .outerjoin(Judgement, col(Judgement.article_id) == Article.id)
-            .where(*self._conditions(where))
+            .where(*self._conditions(where), *self._best_copy(where))
             .order_by(col(Match.created_at).desc(), col(Match.id).desc())
         )
         if where.limit is not None:
@@ -89,7 +90,7 @@ class ReviewQueries:
             .join(Article, col(Article.id) == Match.article_id)
             .join(Feed, col(Feed.id) == Article.feed_id)
             .outerjoin(Judgement, col(Judgement.article_id) == Article.id)
-            .where(*self._conditions(where))
+            .where(*self._conditions(where), *self._best_copy(where))
         )
         with self._read() as s:
             return int(s.exec(query).one())
@@ -112,6 +113,25 @@ class ReviewQueries:
         if where.search and (phrase := self._search_condition(where.search)) is not None:
             conditions.append(phrase)
         return conditions
+
+    def _best_copy(self, where: MatchFilter) -> list[ColumnElement[bool]]:
+        """With ``per_story``: the match must be its story's best among those the filter keeps."""
+        if not where.per_story:
+            return []
+        story = func.coalesce(col(Article.story_id), -col(Article.id))
+        rank = func.row_number().over(
+            partition_by=story, order_by=(col(Match.score).desc(), col(Match.id))
+        )
+        ranked = (
+            select(col(Match.id).label("match_id"), rank.label("rank"))
+            .join(Article, col(Article.id) == Match.article_id)
+            .join(Feed, col(Feed.id) == Article.feed_id)
+            .outerjoin(Judgement, col(Judgement.article_id) == Article.id)
+            .where(*self._conditions(where))
+            .subquery()
+        )
+        best = select(ranked.c.match_id).where(ranked.c.rank == 1)
+        return [col(Match.id).in_(best)]
 
     def _search_condition(self, words: str) -> ColumnElement[bool] | None:
         if not self.is_sqlite:

@@ -149,19 +149,19 @@ def first_match_id(client: Client) -> int:
 # --- pages ------------------------------------------------------------------------------------
 
 PAGES = [
-    ("/", ["5 matches", "Matches per day", "Local news", "not relevant"]),
+    ("/", ["5 stories", "Matches per day", "Local news", "not relevant"]),
     ("/feeds", ["Local news", ">ok<", "200"]),
-    ("/?judgement=unjudged", ["5 matches for this filter"]),
-    ("/?judgement=relevant", ["0 matches for this filter"]),
-    ("/?min_score=1", ["0 matches for this filter"]),
-    ("/?source=Elsewhere", ["0 matches for this filter"]),
-    ("/?since=2999-01-01", ["0 matches for this filter"]),
-    ("/?until=2000-01-01", ["0 matches for this filter"]),
-    ("/?q=Kremlin", ["2 matches for this filter"]),
-    ("/?q=khawaja+asif", ["1 match for this filter", "Both sides will deliberate"]),
-    ("/?q=kreml*", ["2 matches for this filter"]),
-    ("/?q=cricket", ["0 matches for this filter"]),
-    ("/?min_score=lots", ["Ignored min_score: expected a number", "5 matches"]),
+    ("/?judgement=unjudged", ["5 stories for this filter"]),
+    ("/?judgement=relevant", ["0 stories for this filter"]),
+    ("/?min_score=1", ["0 stories for this filter"]),
+    ("/?source=Elsewhere", ["0 stories for this filter"]),
+    ("/?since=2999-01-01", ["0 stories for this filter"]),
+    ("/?until=2000-01-01", ["0 stories for this filter"]),
+    ("/?q=Kremlin", ["2 stories for this filter"]),
+    ("/?q=khawaja+asif", ["1 story for this filter", "Both sides will deliberate"]),
+    ("/?q=kreml*", ["2 stories for this filter"]),
+    ("/?q=cricket", ["0 stories for this filter"]),
+    ("/?min_score=lots", ["Ignored min_score: expected a number", "5 stories"]),
     ("/?since=yesterday", ["Ignored since: expected a date"]),
 ]
 
@@ -219,7 +219,7 @@ def test_judgement_is_stored_and_shown(client: Client, review: App) -> None:
     found = review.store.article(article_id)
     assert found is not None and found[2] is not None and found[2].relevant is False
     assert "judged not relevant" in client.get("/?judgement=irrelevant").text
-    assert "1 match for this filter" in client.get("/?judgement=irrelevant").text
+    assert "1 story for this filter" in client.get("/?judgement=irrelevant").text
     assert [j.article_id for j, _ in review.store.judged_articles()] == [article_id]
 
 
@@ -591,7 +591,7 @@ def test_real_server_on_loopback(review: App) -> None:
     with running(create_app(app=review, token=None)) as base, httpx.Client(base_url=base) as c:
         assert c.get("/healthz").json() == {"status": "ok"}
         page = c.get("/")
-        assert page.status_code == 200 and "5 matches" in page.text
+        assert page.status_code == 200 and "5 stories" in page.text
         article_id = c.get("/api/matches").json()["items"][0]["id"]
         judged = c.post(
             f"/articles/{article_id}/judgement",

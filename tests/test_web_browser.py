@@ -51,7 +51,7 @@ def test_judging_a_match_in_the_browser(review: App, browser_page: object, tmp_p
     page = browser_page
     with running(create_app(app=review, token=None)) as base:
         page.goto(base + "/")
-        expect(page.locator(".summary")).to_contain_text("5 matches")
+        expect(page.locator(".summary")).to_contain_text("5 stories")
         expect(page.get_by_role("link", name=SCRIPT_TITLE)).to_be_visible()  # shown as text
         row = page.locator("li.match").filter(has_text="Both sides will deliberate")
         with page.expect_navigation():
@@ -65,7 +65,7 @@ def test_judging_a_match_in_the_browser(review: App, browser_page: object, tmp_p
         shot = Path(os.environ.get("MONITOR_SCREENSHOT") or tmp_path / "matches.png")
         page.screenshot(path=str(shot), full_page=True)
         page.goto(base + "/?judgement=irrelevant")
-        expect(page.locator(".summary")).to_contain_text("1 match for this filter")
+        expect(page.locator(".summary")).to_contain_text("1 story for this filter")
 
     stored = [(a.title, j.relevant) for j, a in review.store.judged_articles()]
     assert stored == [(stored[0][0], False)] and stored[0][0].startswith("Both sides")

@@ -13,7 +13,8 @@ from monitor.app import App
 from monitor.errors import StoreError
 from monitor.export import judgement_name
 from monitor.models import utcnow
-from monitor.store import reasons_of
+from monitor.review_store import ReviewRow
+from monitor.store import Store, reasons_of
 from monitor.web import security
 from monitor.web.query import JUDGEMENTS, parse_query
 from monitor.web.render import chart, page
@@ -34,13 +35,14 @@ def token_of(request: Request) -> str | None:
 
 def matches(request: Request) -> Response:
     store = monitor_app(request).store
-    query = parse_query(request.query_params)
+    query = parse_query(request.query_params, stories=True)
     rows = store.review_matches(where=query.where)
     return page(
         request,
         "matches.html",
         query=query,
         rows=rows,
+        also=also_reported(store, rows) if query.where.per_story else {},
         verdict=judgement_name,
         total=store.count_matches(where=query.where),
         chart=chart(store.matches_per_day(days=CHART_DAYS, today=utcnow().date())),
@@ -48,6 +50,20 @@ def matches(request: Request) -> Response:
         judgements=JUDGEMENTS,
         here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     )
+
+
+def also_reported(store: Store, rows: list[ReviewRow]) -> dict[int, list[tuple[int, str]]]:
+    """For each row's article: (article id, source) of the story's other copies."""
+    stories = {r.article.story_id for r in rows if r.article.story_id is not None}
+    copies = store.story_copies(stories) if stories else {}
+    return {
+        r.article.id or 0: [
+            (cid, source)
+            for cid, source, _ in copies.get(r.article.story_id or 0, [])
+            if cid != r.article.id
+        ]
+        for r in rows
+    }
 
 
 def article(request: Request) -> Response:

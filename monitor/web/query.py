@@ -31,8 +31,13 @@ class Query:
         return "?" + urlencode(kept) if kept else "?"
 
 
-def parse_query(params: Mapping[str, str], *, page_size: int = PAGE_SIZE) -> Query:
-    """Read the filter; a value that does not parse is left out and explained in ``errors``."""
+def parse_query(
+    params: Mapping[str, str], *, page_size: int = PAGE_SIZE, stories: bool = False
+) -> Query:
+    """Read the filter; a value that does not parse is left out and explained in ``errors``.
+
+    With ``stories``, one row per story unless the query asks for every copy (``copies=1``).
+    """
     form: dict[str, str] = {}
     errors: list[str] = []
     values: dict[str, Any] = {}
@@ -57,6 +62,7 @@ def parse_query(params: Mapping[str, str], *, page_size: int = PAGE_SIZE) -> Que
         source=values.get("source"),
         judgement=values.get("judgement"),
         search=values.get("q"),
+        per_story=stories and not values.get("copies"),
         limit=limit,
         offset=(page - 1) * limit,
     )
@@ -86,6 +92,12 @@ def _judgement(raw: str) -> str:
     return raw
 
 
+def _flag(raw: str) -> bool:
+    if raw not in ("0", "1"):
+        raise ValueError(f"expected 0 or 1, got {raw!r}")
+    return raw == "1"
+
+
 def _text(raw: str) -> str:
     return raw[:200]
 
@@ -97,6 +109,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "min_score": _score,
     "source": _text,
     "judgement": _judgement,
+    "copies": _flag,
 }
 
 
