@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from monitor.fetch import Fetcher, Resolver, resolve_host
 from monitor.models import OutboxPolicy, utcnow
 from monitor.outbox import Outbox, next_digest_at
 from monitor.pipeline import Stages
+from monitor.review_links import TOKEN_ENV, ReviewLinks, link_key
 from monitor.settings import FetchSettings, Settings
 from monitor.store import FeedDef, Store
 
@@ -184,12 +186,22 @@ def build_fetcher(
     )
 
 
+def review_links(settings: Settings) -> ReviewLinks | None:
+    """Links from alerts to the review page, when ``[web] public_url`` says where it is."""
+    if settings.web.public_url is None:
+        return None
+    key = link_key(os.environ.get(TOKEN_ENV) or None)
+    return ReviewLinks(
+        public_url=settings.web.public_url, key=key, ttl_seconds=settings.web.link_ttl
+    )
+
+
 def build_outbox(settings: Settings, store: Store) -> Outbox:
     alerts = settings.alerts
     destinations = notify.load_destinations(urls=alerts.urls, config_file=alerts.config)
     return Outbox(
         store=store,
         destinations={d.key: d for d in destinations},
-        renderer=notify.Renderer(user_templates=alerts.templates),
+        renderer=notify.Renderer(user_templates=alerts.templates, links=review_links(settings)),
         settings=alerts,
     )

@@ -11,7 +11,8 @@
     │   └── HTTPStatusError      the server answered 4xx/5xx (carries status, Retry-After)
     ├── FeedError
     │   └── NotAFeedError        the body is not RSS/Atom (HTML page, garbage, empty)
-    └── StoreError               the database refused or is unreachable
+    ├── StoreError               the database refused or is unreachable
+    └── LinkError                a signed review link that is altered or expired
 
 Stages raise these; the pipeline records ``str(exc)`` on the feed row; the CLI prints
 ``exc.hint`` where there is one.
@@ -77,3 +78,7 @@ class NotAFeedError(FeedError):
 
 class StoreError(MonitorError):
     hint = "check storage.url and that the database is reachable"
+
+
+class LinkError(MonitorError):
+    hint = "open the review page and judge the article there"

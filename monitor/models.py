@@ -162,6 +162,8 @@ class AlertItem:
     excerpt: str
     reasons: tuple[str, ...]
     also: tuple[str, ...] = ()  # where else the story appeared: "Source (url)"
+    page_url: str = ""  # the story on the review page (with ``[web] public_url``)
+    not_relevant_url: str = ""  # signed, expiring link to a "not relevant" confirmation
 
 
 @dataclass(frozen=True, slots=True)

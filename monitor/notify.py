@@ -26,7 +26,8 @@ from jinja2 import (
 
 from monitor.errors import ConfigError
 from monitor.links import web_url
-from monitor.models import AlertItem
+from monitor.models import AlertItem, utcnow
+from monitor.review_links import ReviewLinks
 
 PACKAGE_TEMPLATES = "templates"
 SUBJECT_CHARS = 150
@@ -105,7 +106,10 @@ def _from_config_file(path: Path) -> list[Destination]:
 class Renderer:
     """Jinja2 templates: the user's folder first, then the package's own."""
 
-    def __init__(self, *, user_templates: Path | None = None) -> None:
+    def __init__(
+        self, *, user_templates: Path | None = None, links: ReviewLinks | None = None
+    ) -> None:
+        self.links = links
         loaders: list[BaseLoader] = (
             [FileSystemLoader(str(user_templates))] if user_templates else []
         )
@@ -119,7 +123,7 @@ class Renderer:
         self.env.filters["md"] = _markdown_escape
 
     def match(self, item: AlertItem) -> Message:
-        item = _linkable(item)
+        item = self._linkable(item)
         subject = _subject(f"[monitor] {item.title} ({item.score:.2f})")
         return Message(
             subject=subject,
@@ -128,7 +132,7 @@ class Renderer:
         )
 
     def digest(self, items: Sequence[AlertItem]) -> Message:
-        ranked = sorted((_linkable(i) for i in items), key=lambda i: i.score, reverse=True)
+        ranked = sorted((self._linkable(i) for i in items), key=lambda i: i.score, reverse=True)
         subject = _subject(f"[monitor] {len(ranked)} new matches: {ranked[0].title}")
         return Message(
             subject=subject,
@@ -141,11 +145,17 @@ class Renderer:
         text = "This is a test from monitor: alerts for this destination work."
         return Message(subject=subject, html=f"<p>{text}</p>", markdown=text)
 
-
-def _linkable(item: AlertItem) -> AlertItem:
-    """The item with its URL emptied unless it is http(s): the templates (the user's too) put it
-    in ``href``, and a feed may link to ``javascript:`` or ``data:``."""
-    return replace(item, url=web_url(item.url) or "")
+    def _linkable(self, item: AlertItem) -> AlertItem:
+        """The item with its URL emptied unless it is http(s) (the templates, the user's too, put
+        it in ``href``, and a feed may link to ``javascript:``), and its review-page links."""
+        item = replace(item, url=web_url(item.url) or "")
+        if self.links is None:
+            return item
+        return replace(
+            item,
+            page_url=self.links.article(item.article_id),
+            not_relevant_url=self.links.not_relevant(item.article_id, now=utcnow()),
+        )
 
 
 def send(destination: Destination, message: Message) -> SendResult:

@@ -132,6 +132,23 @@ class StorySettings(BaseModel):
     threshold: float = Field(default=0.2, gt=0.0, le=1.0)  # estimated Jaccard of 3-word shingles
 
 
+class WebSettings(BaseModel):
+    """The review page as alerts should link to it (``MONITOR_WEB_TOKEN`` stays in the env)."""
+
+    public_url: str | None = None  # e.g. "https://monitor.example.org"; alerts link here
+    link_ttl: Duration = 14 * 86400.0  # how long a "not relevant" link in an alert works
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"public_url must be http(s)://host[/path], got {value!r}")
+        return value.rstrip("/")
+
+
 class FeedSpec(BaseModel):
     name: str = Field(min_length=1)
     url: str
@@ -160,6 +177,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     alerts: AlertSettings = AlertSettings()
     stories: StorySettings = StorySettings()
+    web: WebSettings = WebSettings()
     feeds: list[FeedSpec] = []
 
     @field_validator("feeds")

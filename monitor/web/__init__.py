@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from monitor.errors import ConfigError, StoreError
+from monitor.review_links import TOKEN_ENV
 from monitor.web import api, pages
 from monitor.web.security import Guard, is_loopback
 
@@ -26,10 +27,11 @@ if TYPE_CHECKING:
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
-TOKEN_ENV = "MONITOR_WEB_TOKEN"
 MIN_TOKEN_LENGTH = 16
 MAX_BODY_BYTES = 64 * 1024  # forms here are a few fields
 STATIC = Path(__file__).resolve().parent / "static"
+
+_SIGNED_LINK = "/judge/{article_id:int}/{expires:int}/{sig:str}"  # from alerts: review_links
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,8 @@ def create_app(*, app: App, token: str | None) -> Starlette:
         Route("/articles/{article_id:int}", pages.article, methods=["GET"], name="article"),
         Route("/articles/{article_id:int}/judgement", pages.judge, methods=["POST"]),
         Route("/feeds", pages.feeds, methods=["GET"], name="feeds"),
+        Route(_SIGNED_LINK, pages.judge_link, methods=["GET"]),
+        Route(_SIGNED_LINK, pages.judge_link_confirmed, methods=["POST"]),
         Route("/login", pages.login_form, methods=["GET"]),
         Route("/login", pages.login, methods=["POST"]),
         Route("/logout", pages.logout, methods=["POST"]),

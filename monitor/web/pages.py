@@ -1,4 +1,5 @@
-"""The HTML pages: matches, one article (with judgement buttons), feeds, login."""
+"""The HTML pages: matches, one article (with judgement buttons), feeds, login, and the
+confirmation page of an alert's signed "not relevant" link."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from monitor import review_links
 from monitor.app import App
-from monitor.errors import StoreError
+from monitor.errors import LinkError, StoreError
 from monitor.export import judgement_name
 from monitor.models import utcnow
 from monitor.review_store import ReviewRow
@@ -102,6 +104,47 @@ async def judge(request: Request) -> Response:
         raise
     target = security.safe_next(str(form.get("next") or f"/articles/{article_id}"))
     return RedirectResponse(target, status_code=303)
+
+
+def _signed_article(request: Request) -> int:
+    """The article id of a signed alert link, after checking signature and expiry."""
+    params = request.path_params
+    review_links.check(
+        key=review_links.link_key(token_of(request)),
+        article_id=params["article_id"],
+        expires=params["expires"],
+        sig=params["sig"],
+        now=utcnow(),
+    )
+    article_id: int = params["article_id"]
+    return article_id
+
+
+def judge_link(request: Request) -> Response:
+    """The page an alert's "not relevant" link opens: it asks; only its button judges."""
+    try:
+        article_id = _signed_article(request)
+    except LinkError as exc:
+        return page(request, "judge_link.html", status=403, error=exc, article=None, done=False)
+    found = monitor_app(request).store.article(article_id)
+    if found is None:
+        raise HTTPException(404, f"web: no article with id {article_id}")
+    return page(request, "judge_link.html", error=None, article=found[0], done=False)
+
+
+async def judge_link_confirmed(request: Request) -> Response:
+    """The confirmation's POST (CSRF-checked): store "not relevant" for the linked article."""
+    await security.checked_form(request, token=token_of(request))
+    try:
+        article_id = _signed_article(request)
+    except LinkError as exc:
+        return page(request, "judge_link.html", status=403, error=exc, article=None, done=False)
+    store = monitor_app(request).store
+    found = await run_in_threadpool(store.article, article_id)
+    if found is None:
+        raise HTTPException(404, f"web: no article with id {article_id}")
+    await run_in_threadpool(store.set_judgement, article_id=article_id, relevant=False)
+    return page(request, "judge_link.html", error=None, article=found[0], done=True)
 
 
 def feeds(request: Request) -> Response:

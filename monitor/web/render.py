@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse
 
 from monitor.links import web_url
 from monitor.models import Feed, utcnow
-from monitor.web.security import CSRF_FIELD, csrf_token
+from monitor.web.security import CSRF_FIELD, csrf_token, is_authenticated
 
 CHART_WIDTH = 1000
 CHART_HEIGHT = 90
@@ -30,8 +30,13 @@ _env = Environment(
 
 def page(request: Request, name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     template = _env.get_template(name)
+    signed_in = is_authenticated(request, token=request.app.state.token)
     html = template.render(
-        request=request, csrf=csrf_token(request), csrf_field=CSRF_FIELD, **context
+        request=request,
+        csrf=csrf_token(request),
+        csrf_field=CSRF_FIELD,
+        signed_in=signed_in,
+        **context,
     )
     return HTMLResponse(html, status_code=status)
 

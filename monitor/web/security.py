@@ -2,7 +2,8 @@
 
 * Without a token the page only answers requests addressed to a loopback name (``127.0.0.1``,
   ``localhost``, ``[::1]``): a web page elsewhere cannot reach it through DNS rebinding.
-* With a token every request except ``/healthz``, ``/login`` and ``/static/`` must carry it:
+* With a token every request except ``/healthz``, ``/login``, ``/static/`` and signed alert links
+  (``/judge/…``, checked by their own signature) must carry it:
   ``Authorization: Bearer <token>``, or the session cookie that the login form sets (derived
   from the token, never the token itself).
 * State-changing requests are POSTs; they are refused when the browser says they come from
@@ -36,6 +37,7 @@ CSRF_COOKIE = "monitor_csrf"
 CSRF_FIELD = "csrf"
 SESSION_DAYS = 30
 PUBLIC_PATHS = ("/healthz", "/login", "/static/")
+SIGNED_PREFIX = "/judge/"  # alert links: their signature is the permission (monitor.review_links)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CROSS_SITE = frozenset({"cross-site", "same-site"})
 SECURITY_HEADERS = {
@@ -134,7 +136,7 @@ class Guard:
 
 
 def _is_public(path: str) -> bool:
-    return path in PUBLIC_PATHS or path.startswith("/static/")
+    return path in PUBLIC_PATHS or path.startswith(("/static/", SIGNED_PREFIX))
 
 
 def _cross_site(request: Request) -> bool:
