@@ -12,12 +12,24 @@ The full-text index itself is created by migration 0002 (``monitor/migrations``)
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Engine, column, func, inspect, literal_column, table
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    bindparam,
+    column,
+    func,
+    inspect,
+    literal_column,
+    or_,
+    table,
+    text,
+)
 from sqlmodel import Session, col, select
 
 from monitor.models import Article, Feed, Judgement, Match
@@ -29,6 +41,11 @@ PG_FTS_CONFIG = "simple"  # language-neutral: sources write in English, Urdu, Ru
 PG_FTS_DOCUMENT = (
     f"to_tsvector('{PG_FTS_CONFIG}', coalesce(title, '') || ' ' || coalesce(text, ''))"
 )
+SNIPPET_WORDS = 30
+MARK_START, MARK_END = (
+    "\x02",
+    "\x03",
+)  # around matched words in a snippet; escaped text never has them
 _WORD = re.compile(r"\w", re.UNICODE)
 _NOT_WORD = re.compile(r"\W+", re.UNICODE)
 
@@ -42,6 +59,7 @@ class MatchFilter:
     min_score: float | None = None
     source: str | None = None  # feed name
     judgement: str | None = None  # "relevant", "irrelevant" or "unjudged"
+    hide_irrelevant: bool = False  # leave out matches judged "not relevant"
     search: str | None = None  # words looked up in title and text
     per_story: bool = False  # only each story's best copy (highest score, then first matched)
     limit: int | None = DEFAULT_LIMIT
@@ -110,6 +128,8 @@ class ReviewQueries:
         if where.source:
             conditions.append(col(Feed.name) == where.source)
         conditions += _judgement_condition(where.judgement)
+        if where.hide_irrelevant:
+            conditions.append(or_(col(Judgement.id).is_(None), col(Judgement.relevant).is_(True)))
         if where.search and (phrase := self._search_condition(where.search)) is not None:
             conditions.append(phrase)
         return conditions
@@ -150,6 +170,37 @@ class ReviewQueries:
         hits = select(fts.c.rowid).where(fts.c[FTS_TABLE].op("MATCH")(expression))
         return col(Article.id).in_(hits)
 
+    def snippets(self, article_ids: Sequence[int], *, words: str) -> dict[int, str]:
+        """The passage of each article's text around ``words``, the words between ``MARK_START``
+        and ``MARK_END`` (the database's own FTS snippet); articles without a hit are left out."""
+        if not article_ids:
+            return {}
+        if self.is_sqlite:
+            expression = fts5_query(words)
+            if expression is None:
+                return {}
+            sql = text(
+                f"SELECT rowid, snippet({FTS_TABLE}, 1, :start, :end, '…', {SNIPPET_WORDS}) "
+                f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q AND rowid IN :ids"
+            ).bindparams(bindparam("ids", expanding=True))
+            params: dict[str, object] = {"q": expression, "start": MARK_START, "end": MARK_END}
+        else:
+            terms = tsquery_text(words)
+            if terms is None:
+                return {}
+            options = (
+                f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=12"
+            )
+            sql = text(
+                f"SELECT id, ts_headline('{PG_FTS_CONFIG}', coalesce(text, ''), "
+                f"to_tsquery('{PG_FTS_CONFIG}', :q), :options) FROM article WHERE id IN :ids"
+            ).bindparams(bindparam("ids", expanding=True))
+            params = {"q": terms, "options": options}
+        params["ids"] = list(article_ids)
+        with self._read() as s:
+            rows = s.connection().execute(sql, params).all()
+        return {int(i): str(snip) for i, snip in rows if snip and MARK_START in str(snip)}
+
     # -- page furniture -------------------------------------------------------------------
 
     def sources(self) -> list[str]:
@@ -164,13 +215,23 @@ class ReviewQueries:
         with self._read() as s:
             return list(s.exec(query).all())
 
-    def matches_per_day(self, *, days: int, today: date) -> list[tuple[date, int]]:
-        """(day, matches) for the ``days`` days up to ``today``, zero days included."""
+    def matches_per_day(
+        self, *, days: int, today: date, where: MatchFilter = MatchFilter()
+    ) -> list[tuple[date, int]]:
+        """(day, rows ``where`` keeps) for the ``days`` days up to ``today``, zero days included."""
         first = today - timedelta(days=days - 1)
         day = func.date(Match.created_at)
         query = (
             select(day, func.count(col(Match.id)))
+            .join(Article, col(Article.id) == Match.article_id)
+            .join(Feed, col(Feed.id) == Article.feed_id)
+            .outerjoin(Judgement, col(Judgement.article_id) == Article.id)
             .where(col(Match.created_at) >= datetime.combine(first, time(), tzinfo=UTC))
+            .where(
+                col(Match.created_at)
+                < datetime.combine(today + timedelta(days=1), time(), tzinfo=UTC)
+            )
+            .where(*self._conditions(where), *self._best_copy(where))
             .group_by(day)
         )
         with self._read() as s:

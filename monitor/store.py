@@ -398,6 +398,17 @@ class Store(ReviewQueries, OutboxQueries):
             s.add(row)
             return row
 
+    def clear_judgement(self, *, article_id: int) -> bool:
+        """Forget the article's judgement (undo); ``False`` when it had none."""
+        with self._write() as s:
+            if s.get(Article, article_id) is None:
+                raise StoreError(f"store: no article with id {article_id}")
+            row = s.exec(select(Judgement).where(Judgement.article_id == article_id)).first()
+            if row is None:
+                return False
+            s.delete(row)
+            return True
+
     def judged_articles(self) -> list[tuple[Judgement, Article]]:
         query = select(Judgement, Article).join(Article, col(Article.id) == Judgement.article_id)
         with self._read() as s:

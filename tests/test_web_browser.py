@@ -61,6 +61,9 @@ def test_judging_a_match_in_the_browser(review: App, browser_page: object, tmp_p
         with page.expect_navigation():
             row.get_by_role("button", name="not relevant").click()
         assert re.fullmatch(re.escape(base) + r"/#article-\d+", page.url), page.content()
+        expect(page.locator(".summary")).to_contain_text("4 stories")  # hidden by default
+        page.goto(base + "/?judgement=irrelevant")
+        expect(page.locator(".summary")).to_contain_text("1 story for this filter")
         judged = page.locator("li.match").filter(has_text="Both sides will deliberate")
         expect(judged.locator(".verdict")).to_have_text("judged not relevant")
         expect(judged.get_by_role("button", name="not relevant")).to_have_attribute(
@@ -68,8 +71,15 @@ def test_judging_a_match_in_the_browser(review: App, browser_page: object, tmp_p
         )
         shot = Path(os.environ.get("MONITOR_SCREENSHOT") or tmp_path / "matches.png")
         page.screenshot(path=str(shot), full_page=True)
-        page.goto(base + "/?judgement=irrelevant")
-        expect(page.locator(".summary")).to_contain_text("1 story for this filter")
+        with page.expect_navigation():
+            judged.get_by_role("button", name="undo").click()
+        expect(page.locator(".summary")).to_contain_text("0 stories for this filter")
+        page.goto(base + "/")
+        expect(page.locator(".summary")).to_contain_text("5 stories")
+        stored = [(a.title, j.relevant) for j, a in review.store.judged_articles()]
+        assert stored == []
+        with page.expect_navigation():
+            row.get_by_role("button", name="not relevant").click()
 
     stored = [(a.title, j.relevant) for j, a in review.store.judged_articles()]
     assert stored == [(stored[0][0], False)] and stored[0][0].startswith("Both sides")

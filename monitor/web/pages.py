@@ -4,6 +4,7 @@ confirmation page of an alert's signed "not relevant" link."""
 from __future__ import annotations
 
 import hmac
+from datetime import date, timedelta
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -15,14 +16,15 @@ from monitor.app import App
 from monitor.errors import LinkError, StoreError
 from monitor.export import judgement_name
 from monitor.models import utcnow
-from monitor.review_store import ReviewRow
+from monitor.review_store import MatchFilter, ReviewRow
 from monitor.store import Store, reasons_of
 from monitor.web import security
-from monitor.web.query import JUDGEMENTS, parse_query
+from monitor.web.query import parse_query
 from monitor.web.render import chart, page
 
 CHART_DAYS = 30
-VERDICTS = {"relevant": True, "irrelevant": False}
+MAX_CHART_DAYS = 366
+VERDICTS = {"relevant": True, "irrelevant": False, "clear": None}  # clear: undo the judgement
 
 
 def monitor_app(request: Request) -> App:
@@ -39,19 +41,29 @@ def matches(request: Request) -> Response:
     store = monitor_app(request).store
     query = parse_query(request.query_params, stories=True)
     rows = store.review_matches(where=query.where)
+    words = query.where.search
+    days, last = chart_span(query.where, today=utcnow().date())
     return page(
         request,
         "matches.html",
         query=query,
         rows=rows,
         also=also_reported(store, rows) if query.where.per_story else {},
+        snippets=store.snippets([r.article.id or 0 for r in rows], words=words) if words else {},
         verdict=judgement_name,
         total=store.count_matches(where=query.where),
-        chart=chart(store.matches_per_day(days=CHART_DAYS, today=utcnow().date())),
+        chart=chart(store.matches_per_day(days=days, today=last, where=query.where)),
         sources=store.sources(),
-        judgements=JUDGEMENTS,
         here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     )
+
+
+def chart_span(where: MatchFilter, *, today: date) -> tuple[int, date]:
+    """(days, last day) of the chart: the filter's dates, else the last ``CHART_DAYS`` days."""
+    last = (where.until - timedelta(days=1)).date() if where.until else today
+    first = where.since.date() if where.since else last - timedelta(days=CHART_DAYS - 1)
+    days = min(max((last - first).days + 1, 1), MAX_CHART_DAYS)
+    return days, last
 
 
 def also_reported(store: Store, rows: list[ReviewRow]) -> dict[int, list[tuple[int, str]]]:
@@ -89,15 +101,20 @@ def article(request: Request) -> Response:
 
 
 async def judge(request: Request) -> Response:
-    """Store "relevant" / "not relevant" for an article; the classifier learns from it."""
+    """Store "relevant" / "not relevant" for an article (the classifier learns from it), or
+    forget the judgement ("clear": undo)."""
     article_id: int = request.path_params["article_id"]
     form = await security.checked_form(request, token=token_of(request))
-    verdict = VERDICTS.get(str(form.get("verdict") or ""))
-    if verdict is None:
-        raise HTTPException(400, "web: verdict must be 'relevant' or 'irrelevant'")
+    given = str(form.get("verdict") or "")
+    if given not in VERDICTS:
+        raise HTTPException(400, "web: verdict must be 'relevant', 'irrelevant' or 'clear'")
+    verdict = VERDICTS[given]
     store = monitor_app(request).store
     try:
-        await run_in_threadpool(store.set_judgement, article_id=article_id, relevant=verdict)
+        if verdict is None:
+            await run_in_threadpool(store.clear_judgement, article_id=article_id)
+        else:
+            await run_in_threadpool(store.set_judgement, article_id=article_id, relevant=verdict)
     except StoreError as exc:
         if await run_in_threadpool(store.article, article_id) is None:
             raise HTTPException(404, f"web: no article with id {article_id}") from exc

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from monitor.review_store import MatchFilter
 
 JUDGEMENTS = ("relevant", "irrelevant", "unjudged")
+EVERY_JUDGEMENT = "all"  # the default hides matches judged "not relevant"; this shows them
 PAGE_SIZE = 50
 MAX_LIMIT = 500
 
@@ -60,7 +61,8 @@ def parse_query(
         until=_start_of(values.get("until"), days=1),
         min_score=values.get("min_score"),
         source=values.get("source"),
-        judgement=values.get("judgement"),
+        judgement=None if values.get("judgement") == EVERY_JUDGEMENT else values.get("judgement"),
+        hide_irrelevant="judgement" not in values,
         search=values.get("q"),
         per_story=stories and not values.get("copies"),
         limit=limit,
@@ -87,8 +89,8 @@ def _score(raw: str) -> float:
 
 
 def _judgement(raw: str) -> str:
-    if raw not in JUDGEMENTS:
-        raise ValueError(f"expected one of {', '.join(JUDGEMENTS)}, got {raw!r}")
+    if raw not in (*JUDGEMENTS, EVERY_JUDGEMENT):
+        raise ValueError(f"expected one of {', '.join(JUDGEMENTS)}, all, got {raw!r}")
     return raw
 
 

@@ -8,16 +8,19 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from monitor.links import web_url
 from monitor.models import Feed, utcnow
+from monitor.review_store import MARK_END, MARK_START
 from monitor.web.security import CSRF_FIELD, csrf_token, is_authenticated
 
 CHART_WIDTH = 1000
 CHART_HEIGHT = 90
 CHART_GAP = 4
+EXCERPT_CHARS = 320  # the CSS shows two lines of it
 
 _env = Environment(
     loader=PackageLoader("monitor.web", "templates"),
@@ -64,6 +67,17 @@ def ago(when: datetime | None, *, now: datetime | None = None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit} {suffix}"
     return f"{seconds}s {suffix}"
+
+
+def marked(snippet: str) -> Markup:
+    """An FTS snippet as HTML: the text escaped, the matched words in ``<mark>``."""
+    safe = str(escape(snippet))
+    return Markup(safe.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>"))
+
+
+def excerpt(text: str | None, *, chars: int = EXCERPT_CHARS) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= chars else flat[: chars - 1].rsplit(" ", 1)[0] + " …"
 
 
 def paragraphs(text: str) -> list[str]:
@@ -124,5 +138,11 @@ def chart(days: Sequence[tuple[date, int]]) -> Chart:
 
 
 _env.filters.update(
-    time=show_time, ago=ago, paragraphs=paragraphs, state=feed_state, web_link=web_url
+    time=show_time,
+    ago=ago,
+    paragraphs=paragraphs,
+    state=feed_state,
+    web_link=web_url,
+    marked=marked,
+    excerpt=excerpt,
 )
