@@ -392,9 +392,9 @@ def label(
 def train(ctx: typer.Context) -> None:
     """Rebuild the model from seed articles and your judgements; print what it learned."""
     from monitor import classify
-    from monitor.app import judgement_examples
+    from monitor.app import judgement_examples, seeds_required
 
-    with _app(ctx) as application:
+    with _app(ctx) as application, seeds_required():
         s = application.settings.classifier
         _model, report = classify.train(
             seeds_dir=s.seeds,

@@ -67,3 +67,27 @@ def test_a_named_config_file_that_is_missing_is_exit_2(tmp_path: Path, named_by:
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: config: file not found: {missing}"
     assert not (tmp_path / "data").exists()
+
+
+NO_SEEDS = [  # (seeds folder state, command)
+    ("missing", ["run"]),
+    ("empty", ["run"]),
+    ("missing", ["poll", "--once"]),
+    ("empty", ["train"]),
+    ("missing", ["score", "-"]),
+]
+
+
+@pytest.mark.parametrize(("state", "command"), NO_SEEDS)
+def test_no_seed_article_is_exit_2_naming_the_folder(
+    server: FeedServer, tmp_path: Path, state: str, command: list[str]
+) -> None:
+    url = publish(server, feed_path="/news.xml", pages=seed_pages()[:1])
+    config = relative_config(tmp_path / "etc", feed_url=url)
+    shutil.rmtree(config.parent / "seeds")
+    if state == "empty":
+        (config.parent / "seeds").mkdir()
+    done = run_monitor("--config", str(config), *command, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert f"seeds folder {config.parent / 'seeds'}" in done.stderr
+    assert "Traceback" not in done.stderr and server.hits("/news.xml") == 0
