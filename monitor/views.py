@@ -163,17 +163,31 @@ def print_matches(
     if fmt is Format.json:
         console.file.write(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
     elif fmt is Format.csv:
-        _write_csv(records, out=console.file)
+        write_csv(records, fields=LIST_CSV_FIELDS, out=console.file)
     else:
         console.print(_matches_table(records))
 
 
-def _write_csv(records: Sequence[dict[str, Any]], *, out: IO[str]) -> None:
-    fields = ["id", "url", "title", "source", "published", "score", "matched_at", "reasons"]
-    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
+LIST_CSV_FIELDS = ("id", "url", "title", "source", "published", "score", "matched_at", "reasons")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # spreadsheets run cells starting so
+
+
+def write_csv(records: Sequence[dict[str, Any]], *, fields: Sequence[str], out: IO[str]) -> None:
+    """The one CSV writer (``matches list`` and ``matches export``): ``reasons`` joined by
+    ``; ``, and every cell a spreadsheet would evaluate as a formula quoted with an apostrophe."""
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")  # CRLF, RFC 4180
     writer.writeheader()
     for r in records:
-        writer.writerow({**r, "reasons": "; ".join(r["reasons"])})
+        writer.writerow(
+            {k: csv_cell(v) for k, v in {**r, "reasons": "; ".join(r["reasons"])}.items()}
+        )
+
+
+def csv_cell(value: Any) -> Any:
+    """Third-party text that a spreadsheet would evaluate, with a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _matches_table(records: Sequence[dict[str, Any]]) -> Table:

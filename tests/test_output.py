@@ -4,6 +4,8 @@ serves titles and a redirect built to be read as terminal markup; real ``monitor
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import subprocess
@@ -21,7 +23,9 @@ HOSTILE_TITLES = (
     "[link=http://x]y[/link] Islamabad and Moscow",
     '=HYPERLINK("http://x","y") Pakistan Russia',
     "<script>alert(1)</script> Moscow talks",
+    "+cmd|' /C calc'!A0 Pakistan Russia trade",
 )
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 HOSTILE_FEED = "Wire [/bold] [link=http://x]y[/link]"
 REDIRECT_PATH = "/gone[/bold]%5B/bold%5D.xml"  # a redirect target that 404s
 SGR = re.compile(r"\x1b\[[0-9;]*m")
@@ -68,3 +72,15 @@ def test_third_party_text_is_printed_literally(hostile_config: Path) -> None:
         plain = SGR.sub("", done.stdout)
         missing = [text for text in expected if text not in plain]
         assert not missing, (args, missing, plain)
+
+
+@pytest.mark.parametrize("command", [("matches", "list"), ("matches", "export")])
+def test_both_csv_outputs_neutralise_formulas(hostile_config: Path, command: tuple[str]) -> None:
+    assert monitor(hostile_config, "poll", "--once").returncode == 0
+    done = monitor(hostile_config, *command, "--format", "csv")
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = list(csv.DictReader(io.StringIO(done.stdout, newline="")))
+    titles = {r["title"] for r in rows}
+    formulas = [t for t in HOSTILE_TITLES if t.startswith(FORMULA_START)]
+    assert titles >= {"'" + t for t in formulas}, titles
+    assert not [v for r in rows for v in r.values() if v.startswith(FORMULA_START)]
