@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
 from monitor import __version__, notify, opml, views
 from monitor.app import App, build_app
@@ -23,7 +22,7 @@ from monitor.models import utcnow
 from monitor.outbox import deliver_due
 from monitor.settings import FeedSpec, Settings, load_settings, parse_duration, public_view
 
-console = Console()
+console = views.terminal()
 log = logging.getLogger("monitor")
 
 app = typer.Typer(
