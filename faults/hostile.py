@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from faults import hostile_articles
+from faults import hostile_articles, rebinding
 from faults.common import Case, Progress
 from faults.hostile_lab import (
     INTERVAL,
@@ -71,6 +71,8 @@ def run(
         for case in cases:
             progress(f"hostile feeds: {case.name}")
             results.append(_run_case(bench, case, size=size))
+        progress(f"hostile feeds: {rebinding.NAME}")
+        results.append(rebinding.run_case(bench))
     return results + hostile_articles.run(
         reduced=reduced, database_url=database_url, workdir=workdir, progress=progress
     )
@@ -82,7 +84,7 @@ def case_names(*, reduced: bool) -> list[str]:
     pages = hostile_articles.page_cases(
         hostile_articles.REDUCED if reduced else hostile_articles.FULL
     )
-    return [c.name for c in feed_cases(size)] + [c.name for c in pages]
+    return [c.name for c in feed_cases(size)] + [rebinding.NAME] + [c.name for c in pages]
 
 
 def _run_case(bench: Lab, case: FeedCase, *, size: Size) -> Case:
