@@ -10,10 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
 
 import typer
-from pydantic import ValidationError
 
 from monitor import __version__, notify, opml, views
 from monitor.app import App, build_app
@@ -21,7 +19,13 @@ from monitor.errors import ConfigError, MonitorError
 from monitor.masking import install_masking_filter
 from monitor.models import utcnow
 from monitor.outbox import deliver_due
-from monitor.settings import FeedSpec, Settings, load_settings, parse_duration, public_view
+from monitor.settings import (
+    FeedSpec,
+    Settings,
+    load_settings,
+    new_feed_spec,
+    public_view,
+)
 
 console = views.terminal()
 log = logging.getLogger("monitor")
@@ -228,12 +232,7 @@ def feeds_add(
 
 
 def _feed_spec(*, url: str, name: str | None, interval: str) -> FeedSpec:
-    try:
-        return FeedSpec(
-            name=name or urlsplit(url).hostname or url, url=url, interval=parse_duration(interval)
-        )
-    except (ValidationError, ValueError) as exc:
-        raise ConfigError(f"feeds add: {exc}") from None
+    return new_feed_spec(url=url, name=name, interval=interval)
 
 
 @feeds_app.command("remove")

@@ -164,6 +164,17 @@ class FeedSpec(BaseModel):
         return value
 
 
+def new_feed_spec(*, url: str, name: str | None, interval: str) -> FeedSpec:
+    """A feed added by hand (``monitor feeds add``, the feeds page): the name defaults to the
+    host name; raises ``ConfigError`` naming what is wrong."""
+    try:
+        return FeedSpec(
+            name=name or urlsplit(url).hostname or url, url=url, interval=parse_duration(interval)
+        )
+    except (ValidationError, ValueError) as exc:
+        raise ConfigError(f"feeds add: {exc}") from None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MONITOR_",

@@ -143,6 +143,16 @@ class Store(FeedQueries, ReviewQueries, OutboxQueries):
                 s.add(feed)
             return feed
 
+    def set_feed_enabled(self, *, feed_id: int, enabled: bool) -> Feed:
+        """Pause or resume a feed; a resumed feed is due at once."""
+        with self._write() as s:
+            feed = _get_feed(s, feed_id)
+            feed.enabled = enabled
+            if enabled:
+                feed.next_check_at = utcnow()
+            s.add(feed)
+            return feed
+
     def feeds(self, *, enabled_only: bool = True) -> list[Feed]:
         with self._read() as s:
             query = select(Feed).order_by(col(Feed.name))

@@ -64,6 +64,8 @@ def create_app(*, app: App, token: str | None) -> Starlette:
         Route("/articles/{article_id:int}", pages.article, methods=["GET"], name="article"),
         Route("/articles/{article_id:int}/judgement", pages.judge, methods=["POST"]),
         Route("/feeds", pages.feeds, methods=["GET"], name="feeds"),
+        Route("/feeds", pages.feed_add, methods=["POST"]),
+        Route("/feeds/{feed_id:int}", pages.feed_action, methods=["POST"]),
         Route(_SIGNED_LINK, pages.judge_link, methods=["GET"]),
         Route(_SIGNED_LINK, pages.judge_link_confirmed, methods=["POST"]),
         Route("/login", pages.login_form, methods=["GET"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -13,10 +14,11 @@ from starlette.responses import RedirectResponse, Response
 
 from monitor import review_links
 from monitor.app import App
-from monitor.errors import LinkError, StoreError
+from monitor.errors import ConfigError, LinkError, StoreError
 from monitor.export import judgement_name
 from monitor.models import utcnow
 from monitor.review_store import MatchFilter, ReviewRow
+from monitor.settings import new_feed_spec
 from monitor.store import Store, reasons_of
 from monitor.web import security
 from monitor.web.query import parse_query
@@ -164,9 +166,82 @@ async def judge_link_confirmed(request: Request) -> Response:
     return page(request, "judge_link.html", error=None, article=found[0], done=True)
 
 
+FEED_ACTIONS = ("pause", "resume", "remove")
+NOTICES = {
+    "added": "Added {name}; the daemon polls it on its next tick.",
+    "pause": "Paused {name}.",
+    "resume": "Resumed {name}; it is polled at once.",
+    "remove": "Removed {name}; its articles stay stored.",
+    "remove-config": "Disabled {name}; it comes from the config file, remove it there too.",
+}
+
+
 def feeds(request: Request) -> Response:
+    notice = NOTICES.get(request.query_params.get("done", ""), "")
+    name = request.query_params.get("feed", "")[:200]
+    return _feeds_page(request, notice=notice.format(name=repr(name)) if notice else "")
+
+
+def _feeds_page(
+    request: Request,
+    *,
+    notice: str = "",
+    error: str = "",
+    status: int = 200,
+    form: dict[str, str] | None = None,
+) -> Response:
     rows = monitor_app(request).store.feeds(enabled_only=False)
-    return page(request, "feeds.html", feeds=rows, now=utcnow())
+    return page(
+        request,
+        "feeds.html",
+        status=status,
+        feeds=rows,
+        now=utcnow(),
+        notice=notice,
+        error=error,
+        form=form or {},
+    )
+
+
+async def feed_add(request: Request) -> Response:
+    """Add a feed with the rules of ``monitor feeds add``."""
+    form = await security.checked_form(request, token=token_of(request))
+    given = {k: str(form.get(k) or "").strip() for k in ("url", "name", "interval")}
+    try:
+        spec = new_feed_spec(
+            url=given["url"], name=given["name"] or None, interval=given["interval"] or "15m"
+        )
+        await run_in_threadpool(
+            monitor_app(request).store.add_feed,
+            name=spec.name,
+            url=spec.url,
+            interval_seconds=int(spec.interval),
+        )
+    except (ConfigError, StoreError) as exc:
+        return _feeds_page(request, error=str(exc), status=400, form=given)
+    return RedirectResponse(f"/feeds?{urlencode({'done': 'added', 'feed': spec.name})}", 303)
+
+
+async def feed_action(request: Request) -> Response:
+    """Pause, resume or remove one feed (remove is ``monitor feeds remove``)."""
+    feed_id: int = request.path_params["feed_id"]
+    form = await security.checked_form(request, token=token_of(request))
+    action = str(form.get("action") or "")
+    if action not in FEED_ACTIONS:
+        raise HTTPException(400, f"web: action must be one of {', '.join(FEED_ACTIONS)}")
+    store = monitor_app(request).store
+    try:
+        feed = await run_in_threadpool(store.feed, feed_id)
+    except StoreError as exc:
+        raise HTTPException(404, f"web: no feed with id {feed_id}") from exc
+    if action == "remove":
+        await run_in_threadpool(lambda: store.remove_feed(name=feed.name))
+        action = "remove-config" if feed.origin == "config" else "remove"
+    else:
+        await run_in_threadpool(
+            lambda: store.set_feed_enabled(feed_id=feed_id, enabled=action == "resume")
+        )
+    return RedirectResponse(f"/feeds?{urlencode({'done': action, 'feed': feed.name})}", 303)
 
 
 def login_form(request: Request) -> Response:
