@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -20,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from monitor.errors import ConfigError, StoreError
 from monitor.review_links import TOKEN_ENV
 from monitor.web import api, pages
+from monitor.web.render import page
 from monitor.web.security import Guard, is_loopback
 
 if TYPE_CHECKING:
@@ -80,7 +82,7 @@ def create_app(*, app: App, token: str | None) -> Starlette:
     asgi = Starlette(
         routes=routes,
         middleware=[Middleware(Guard, token=token)],
-        exception_handlers={StoreError: _store_error},
+        exception_handlers={StoreError: _store_error, HTTPException: _http_error},
         max_body_size=MAX_BODY_BYTES,
     )
     asgi.state.monitor = app
@@ -91,6 +93,16 @@ def create_app(*, app: App, token: str | None) -> Starlette:
 def _store_error(request: Request, exc: Exception) -> Response:
     log.error("web: %s", exc, extra={"path": request.url.path})
     return PlainTextResponse(f"{exc}\nhint: {StoreError.hint}", status_code=503)
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    """Browsers get the site's own error page (404 and the rest); scripts get plain text."""
+    assert isinstance(exc, HTTPException)
+    if "text/html" not in request.headers.get("accept", ""):
+        return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+    return page(
+        request, "error.html", status=exc.status_code, code=exc.status_code, detail=exc.detail
+    )
 
 
 def serve(*, app: App, host: str, port: int, token: str | None) -> None:
