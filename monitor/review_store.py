@@ -93,7 +93,7 @@ class ReviewQueries:
             .join(Article, col(Article.id) == Match.article_id)
             .join(Feed, col(Feed.id) == Article.feed_id)
             .outerjoin(Judgement, col(Judgement.article_id) == Article.id)
-            .where(*self._conditions(where), *self._best_copy(where))
+            .where(*self._filtered(where))
             .order_by(col(Match.created_at).desc(), col(Match.id).desc())
         )
         if where.limit is not None:
@@ -103,12 +103,15 @@ class ReviewQueries:
         return [ReviewRow(match=m, article=a, feed=f, judgement=j) for m, a, f, j in rows]
 
     def count_matches(self, *, where: MatchFilter = MatchFilter()) -> int:
+        """Rows ``where`` keeps: matches, or with ``per_story`` stories (one best copy each)."""
+        counted = func.count(func.distinct(_story_key())) if where.per_story else func.count()
         query = (
-            select(func.count(col(Match.id)))
+            select(counted)
+            .select_from(Match)
             .join(Article, col(Article.id) == Match.article_id)
             .join(Feed, col(Feed.id) == Article.feed_id)
             .outerjoin(Judgement, col(Judgement.article_id) == Article.id)
-            .where(*self._conditions(where), *self._best_copy(where))
+            .where(*self._conditions(where))
         )
         with self._read() as s:
             return int(s.exec(query).one())
@@ -134,13 +137,17 @@ class ReviewQueries:
             conditions.append(phrase)
         return conditions
 
+    def _filtered(self, where: MatchFilter) -> list[ColumnElement[bool]]:
+        """The filter's conditions; with ``per_story`` they are applied once, inside the ranking
+        (repeating the full-text condition outside made SQLite re-run it for every row)."""
+        return self._best_copy(where) if where.per_story else self._conditions(where)
+
     def _best_copy(self, where: MatchFilter) -> list[ColumnElement[bool]]:
         """With ``per_story``: the match must be its story's best among those the filter keeps."""
         if not where.per_story:
             return []
-        story = func.coalesce(col(Article.story_id), -col(Article.id))
         rank = func.row_number().over(
-            partition_by=story, order_by=(col(Match.score).desc(), col(Match.id))
+            partition_by=_story_key(), order_by=(col(Match.score).desc(), col(Match.id))
         )
         ranked = (
             select(col(Match.id).label("match_id"), rank.label("rank"))
@@ -218,7 +225,8 @@ class ReviewQueries:
     def matches_per_day(
         self, *, days: int, today: date, where: MatchFilter = MatchFilter()
     ) -> list[tuple[date, int]]:
-        """(day, rows ``where`` keeps) for the ``days`` days up to ``today``, zero days included."""
+        """(day, matches ``where`` keeps, every copy) for the ``days`` days up to ``today``, zero
+        days included."""
         first = today - timedelta(days=days - 1)
         day = func.date(Match.created_at)
         query = (
@@ -231,7 +239,7 @@ class ReviewQueries:
                 col(Match.created_at)
                 < datetime.combine(today + timedelta(days=1), time(), tzinfo=UTC)
             )
-            .where(*self._conditions(where), *self._best_copy(where))
+            .where(*self._conditions(where))
             .group_by(day)
         )
         with self._read() as s:
@@ -261,6 +269,11 @@ class ReviewQueries:
         query = select(alert.c.status, func.count()).group_by(alert.c.status)
         with self._read() as s:
             return {str(status): int(n) for status, n in s.exec(query).all()}
+
+
+def _story_key() -> ColumnElement[int]:
+    """An article's story, or the article itself when it has none (negative: never a story id)."""
+    return func.coalesce(col(Article.story_id), -col(Article.id))
 
 
 def _judgement_condition(judgement: str | None) -> list[ColumnElement[bool]]:
