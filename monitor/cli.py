@@ -197,7 +197,7 @@ def status(ctx: typer.Context) -> None:
     console.print(" · ".join(f"{v} {k}" for k, v in counts.items()))
     console.print(views.alerts_line(alerts), highlight=False)
     if failed:
-        console.print(views.alerts_table(failed, destinations=application.outbox.destinations))
+        console.print(views.alerts_table(failed, destinations=application.outbox.known))
 
 
 # -- feeds ----------------------------------------------------------------------------------
@@ -452,7 +452,10 @@ def alerts_test(ctx: typer.Context) -> None:
     with _app(ctx) as application:
         outbox = application.outbox
         if not outbox.destinations:
-            raise ConfigError("config: alerts.urls: no alert destinations configured")
+            raise ConfigError(
+                "config: alerts: no alert destinations configured (alerts.urls or "
+                "[[alerts.destinations]])"
+            )
         message = outbox.renderer.test()
         results = [notify.send(d, message) for d in outbox.destinations.values()]
     console.print(views.send_results_table(results))
@@ -471,7 +474,7 @@ def alerts_list(
     """List alerts in the outbox, newest first."""
     with _app(ctx) as application:
         rows = application.store.list_alerts(status=status.value if status else None, limit=limit)
-        console.print(views.alerts_table(rows, destinations=application.outbox.destinations))
+        console.print(views.alerts_table(rows, destinations=application.outbox.known))
 
 
 @alerts_app.command("retry")

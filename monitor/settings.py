@@ -108,16 +108,34 @@ def _valid_cron(value: str) -> str:
     return value
 
 
+class DestinationSpec(BaseModel):
+    """``[[alerts.destinations]]``: an apprise URL under a stable name. Alerts in the outbox
+    refer to the name, so editing the URL sends queued and failed alerts to the new one."""
+
+    name: str = Field(min_length=1, max_length=100)
+    url: Annotated[str, AfterValidator(expand_env)]
+
+
 class AlertSettings(BaseModel):
     mode: Literal["instant", "digest"] = "instant"
     digest_schedule: Annotated[str, AfterValidator(_valid_cron)] = "0 8 * * *"
     min_score: float = Field(default=0.0, ge=0.0, le=1.0)
     urls: list[Annotated[str, AfterValidator(expand_env)]] = []
+    destinations: list[DestinationSpec] = []
     config: Path | None = None  # an apprise configuration file (YAML or text)
     templates: Path | None = None  # a folder whose templates override monitor/templates/
     retry_base: Duration = 60.0
     retry_max: Duration = 3600.0
     give_up_after: Duration = 86400.0
+
+    @field_validator("destinations")
+    @classmethod
+    def _unique_names(cls, value: list[DestinationSpec]) -> list[DestinationSpec]:
+        names = [d.name for d in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate destination name: {', '.join(dupes)}")
+        return value
 
     @field_validator("config", "templates")
     @classmethod
@@ -285,6 +303,9 @@ def public_view(settings: Settings) -> dict[str, Any]:
     data = settings.model_dump(mode="json")
     data["storage"]["url"] = mask_url(settings.storage.url)
     data["alerts"]["urls"] = [mask_alert_url(u) for u in settings.alerts.urls]
+    data["alerts"]["destinations"] = [
+        {"name": d.name, "url": mask_alert_url(d.url)} for d in settings.alerts.destinations
+    ]
     return data
 
 
