@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from monitor import PROJECT_URL, __version__
 from monitor.errors import ConfigError
+from monitor.masking import MASK, is_secret_parameter
 
 DEFAULT_CONFIG = Path("config/monitor.toml")
 DEFAULT_USER_AGENT = f"monitor/{__version__} (+{PROJECT_URL})"
@@ -319,16 +320,13 @@ def mask_alert_url(url: str) -> str:
     return _mask_query(str(plugin.url(privacy=True)))
 
 
-_SECRET_WORDS = ("key", "token", "secret", "pass", "auth", "sig", "cred")
-
-
 def _mask_query(url: str) -> str:
     """Hide the values of query parameters apprise's privacy mode shows as they are: custom
     headers (``+X-Api-Key``), payload fields (``:``), extra GET parameters (``-``), and
     anything named like a key, token, secret or password."""
     parts = urlsplit(url)
     pairs = [
-        (k, "***" if k[:1] in "+-:" or any(w in k.lower() for w in _SECRET_WORDS) else v)
+        (k, MASK if is_secret_parameter(k) else v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
     ]
     return urlunsplit(parts._replace(query=urlencode(pairs, safe="*")))
