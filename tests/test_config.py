@@ -183,3 +183,25 @@ def test_a_config_feed_whose_url_changed_keeps_its_articles(
     assert "1 feeds · 2 articles · 2 matches" in status.stdout, status.stdout
     assert server.hits("/new.xml") == 1
     DaemonProcess(config).wait_started().stop()
+
+
+UNKNOWN_KEYS = [  # (config text, environment, the line's words)
+    ('[alerts]\nurl = ["json://x"]\n', {}, "alerts.url: unknown key (did you mean 'urls'?)"),
+    ('[fetch]\ntimeuot = "3s"\n', {}, "fetch.timeuot: unknown key (did you mean 'timeout'?)"),
+    ('[[feeds]]\nname = "a"\nurl = "http://x/"\nintervall = "1m"\n', {}, "feeds.0.intervall"),
+    ('[[alerts.destinations]]\nname = "a"\nurl = "json://x"\ntag = 1\n', {}, "0.tag: unknown"),
+    ("[classifier]\nseed = 'x'\n", {}, "classifier.seed: unknown key (did you mean 'seeds'?)"),
+    ("", {"MONITOR_FETCH_TIMEUOT": "3s"}, "fetch.timeuot: unknown key"),
+    ("[nonsense]\nkey = 1\n", {}, "nonsense: unknown key"),
+]
+
+
+@pytest.mark.parametrize(("text", "env", "words"), UNKNOWN_KEYS)
+def test_an_unknown_key_is_exit_2_naming_it(
+    tmp_path: Path, text: str, env: dict[str, str], words: str
+) -> None:
+    config = tmp_path / "monitor.toml"
+    config.write_text(text, encoding="utf-8")
+    done = run_monitor("--config", str(config), "status", cwd=tmp_path, env=env)
+    assert done.returncode == 2 and words in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "data").exists()
