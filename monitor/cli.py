@@ -21,7 +21,14 @@ from monitor.errors import ConfigError, MonitorError
 from monitor.masking import install_masking_filter
 from monitor.models import utcnow
 from monitor.outbox import deliver_due
-from monitor.settings import FeedSpec, Settings, load_settings, parse_duration, public_view
+from monitor.settings import (
+    FeedSpec,
+    Settings,
+    config_path,
+    load_settings,
+    parse_duration,
+    public_view,
+)
 
 console = views.terminal()
 log = logging.getLogger("monitor")
@@ -238,16 +245,20 @@ def _feed_spec(*, url: str, name: str | None, interval: str) -> FeedSpec:
 
 @feeds_app.command("remove")
 def feeds_remove(ctx: typer.Context, name: str) -> None:
-    """Stop watching a feed (its articles stay stored)."""
+    """Stop watching a feed added with `feeds add` (its articles stay stored)."""
     with _app(ctx) as application:
-        feed = application.store.remove_feed(name=name)
-    if feed is None:
-        _error(f"no feed named {name!r}")
-        raise typer.Exit(1)
-    if feed.origin == "config":
-        console.print(f"disabled {name!r}; it comes from the config file, remove it there too")
-    else:
-        console.print(f"removed feed {name!r}")
+        feed = application.store.feed_named(name)
+        if feed is not None and feed.enabled and feed.origin == "config":
+            _error(
+                f"feeds remove: {name!r} comes from the config file "
+                f"{config_path(ctx.obj.config)[0]}: delete its [[feeds]] entry there",
+                hint="config feeds are not removed from the command line; it is still watched",
+            )
+            raise typer.Exit(1)
+        if application.store.remove_feed(name=name) is None:
+            _error(f"no feed named {name!r}", hint="`monitor feeds list` shows the feeds watched")
+            raise typer.Exit(1)
+    console.print(f"removed feed {name!r} (its articles stay; `feeds add` watches it again)")
 
 
 @feeds_app.command("import-opml")

@@ -6,7 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from monitor.cli import app
 from monitor.errors import ConfigError
 from monitor.store import FeedDef, Store
 from tests.conftest import SEEDS, database_url, publish, seed_pages
@@ -205,3 +207,35 @@ def test_an_unknown_key_is_exit_2_naming_it(
     done = run_monitor("--config", str(config), "status", cwd=tmp_path, env=env)
     assert done.returncode == 2 and words in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "data").exists()
+
+
+FEED_STEPS = [  # (command, exit code, words in its output, feeds listed after it)
+    (["feeds", "remove", "Local"], 1, "delete its [[feeds]] entry there", {"Local"}),
+    (["feeds", "add", U1, "--name", "Ex"], 0, "added feed 'Ex'", {"Local", "Ex"}),
+    (
+        ["feeds", "add", U1, "--name", "Ex2"],
+        1,
+        "feed 'Ex' (https://example.org/1.xml) is already",
+        {"Local", "Ex"},
+    ),
+    (["feeds", "remove", "Ex"], 0, "removed feed 'Ex'", {"Local"}),
+    (["feeds", "remove", "Ex"], 1, "no feed named 'Ex'", {"Local"}),
+    (["feeds", "add", U1, "--name", "Ex"], 0, "added feed 'Ex'", {"Local", "Ex"}),
+    (["feeds", "remove", "Ex"], 0, "removed feed 'Ex'", {"Local"}),
+    (["feeds", "add", U2, "--name", "Ex"], 0, "added feed 'Ex'", {"Local", "Ex"}),
+    (["feeds", "add", U3, "--name", "Local"], 1, "feed 'Local'", {"Local", "Ex"}),
+]
+
+
+def test_feeds_remove_and_add_again(tmp_path: Path) -> None:
+    config = relative_config(tmp_path / "etc", feed_url="https://example.org/local.xml")
+    runner = CliRunner()
+    for args, code, words, listed in FEED_STEPS:
+        done = runner.invoke(app, ["--config", str(config), *args])
+        assert (done.exit_code, words in done.output) == (code, True), (args, done.output)
+        shown = runner.invoke(app, ["--config", str(config), "feeds", "export-opml"]).output
+        assert {n for n in ("Local", "Ex", "Ex2") if f'text="{n}"' in shown} == listed, args
+    assert (
+        str(config)
+        in runner.invoke(app, ["--config", str(config), "feeds", "remove", "Local"]).output
+    )
