@@ -105,7 +105,7 @@ class Alert(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("match_id", "destination"),)
     id: int | None = Field(default=None, primary_key=True)
     match_id: int = Field(foreign_key="match.id", index=True)
-    destination: str  # Destination.key: a hash of the (secret) URL, never the URL itself
+    destination: str  # Destination.key: its stable name (older rows: a hash of the URL)
     mode: str = "instant"  # or "digest": grouped with the destination's other due alerts
     status: str = Field(default="pending", index=True)  # pending, sending, sent, failed
     attempts: int = 0

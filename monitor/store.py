@@ -126,23 +126,6 @@ class Store(FeedQueries, ReviewQueries, OutboxQueries):
 
     # -- feeds ----------------------------------------------------------------------------
 
-    def add_feed(self, *, name: str, url: str, interval_seconds: int) -> Feed:
-        feed = Feed(name=name, url=url, interval_seconds=interval_seconds, origin="cli")
-        try:
-            with self._write() as s:
-                s.add(feed)
-        except IntegrityError as exc:
-            raise StoreError(f"store: a feed named {name!r} or with URL {url} exists") from exc
-        return feed
-
-    def remove_feed(self, *, name: str) -> Feed | None:
-        with self._write() as s:
-            feed = s.exec(select(Feed).where(Feed.name == name)).first()
-            if feed is not None:
-                feed.enabled = False
-                s.add(feed)
-            return feed
-
     def feeds(self, *, enabled_only: bool = True) -> list[Feed]:
         with self._read() as s:
             query = select(Feed).order_by(col(Feed.name))
