@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from faults import hostile_articles, hostile_output
+from faults import hostile_articles, hostile_output, rebinding
 from faults.common import Case, Progress
 from faults.hostile_lab import (
     INTERVAL,
@@ -72,6 +72,8 @@ def run(
         for case in cases:
             progress(f"hostile feeds: {case.name}")
             results.append(_run_case(bench, case, size=size))
+        progress(f"hostile feeds: {rebinding.NAME}")
+        results.append(rebinding.run_case(bench))
     return [
         *results,
         *hostile_articles.run(
@@ -91,6 +93,7 @@ def case_names(*, reduced: bool) -> list[str]:
     )
     return (
         [c.name for c in feed_cases(size)]
+        + [rebinding.NAME]
         + [c.name for c in pages]
         + hostile_output.case_names(reduced=reduced)
     )

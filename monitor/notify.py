@@ -29,6 +29,7 @@ from jinja2 import (
 
 from monitor.errors import ConfigError
 from monitor.links import web_url
+from monitor.masking import mask_secrets
 from monitor.models import AlertItem
 from monitor.settings import mask_alert_url
 
@@ -173,7 +174,7 @@ def send(destination: Destination, message: Message) -> SendResult:
         ok, error = bool(result), failure_text(result.logs())
     if ok:
         return SendResult(destination=destination.display, ok=True)
-    error = mask_secrets(error or "apprise reported failure", url=destination.url)
+    error = mask_secrets(mask_url_parts(error or "apprise reported failure", url=destination.url))
     return SendResult(
         destination=destination.display, ok=False, error=f"notify: sending failed: {error}"
     )
@@ -208,9 +209,10 @@ def _cause(message: str) -> str:
 MIN_SECRET_CHARS = 4
 
 
-def mask_secrets(text: str, *, url: str) -> str:
+def mask_url_parts(text: str, *, url: str) -> str:
     """``text`` without the parts of ``url`` that its masked form (``mask_alert_url``) hides:
-    passwords, tokens in the path, secret query values."""
+    passwords, tokens in the path, secret query values (``masking.mask_secrets`` then catches
+    the secrets it knows by their shape)."""
     masked = mask_alert_url(url)
     parts = urlsplit(url)
     pieces = [parts.password or "", *parts.path.split("/"), *parts.netloc.split("@")[0:1]]
