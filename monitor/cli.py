@@ -451,7 +451,6 @@ def serve(
     from monitor import web
 
     with _app(ctx) as application:
-        log.info("web: serving http://%s:%d/", host, port)
         web.serve(app=application, host=host, port=port, token=web.token_from_env())
 
 
