@@ -51,6 +51,7 @@ from monitor.models import (
 )
 from monitor.outbox_store import OutboxQueries, _copies
 from monitor.review_store import ReviewQueries
+from monitor.session_store import SessionQueries
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 NO_ALERTS = OutboxPolicy()
@@ -71,7 +72,7 @@ class MatchRow:
     feed: Feed
 
 
-class Store(ReviewQueries, OutboxQueries):
+class Store(ReviewQueries, OutboxQueries, SessionQueries):
     def __init__(self, *, url: str, engine: Engine | None = None) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
