@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
 from monitor import __version__, notify, opml, views
 from monitor.app import App, build_app
@@ -24,7 +23,7 @@ from monitor.models import utcnow
 from monitor.outbox import deliver_due
 from monitor.settings import FeedSpec, Settings, load_settings, parse_duration, public_view
 
-console = Console()
+console = views.terminal()
 log = logging.getLogger("monitor")
 
 app = typer.Typer(
@@ -394,9 +393,9 @@ def label(
 def train(ctx: typer.Context) -> None:
     """Rebuild the model from seed articles and your judgements; print what it learned."""
     from monitor import classify
-    from monitor.app import judgement_examples
+    from monitor.app import judgement_examples, seeds_required
 
-    with _app(ctx) as application:
+    with _app(ctx) as application, seeds_required():
         s = application.settings.classifier
         _model, report = classify.train(
             seeds_dir=s.seeds,
