@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from monitor import __version__, notify, opml, views
 from monitor.app import App, build_app
 from monitor.errors import ConfigError, MonitorError
-from monitor.masking import install_masking_filter
+from monitor.masking import install_masking_filter, mask_secrets
 from monitor.models import utcnow
 from monitor.outbox import deliver_due
 from monitor.settings import (
@@ -128,7 +128,7 @@ def _errors() -> Iterator[None]:
 
 
 def _error(message: str, *, hint: str = "") -> None:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {mask_secrets(message)}", file=sys.stderr)
     if hint:
         print(f"hint: {hint}", file=sys.stderr)
 

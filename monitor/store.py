@@ -53,6 +53,7 @@ from monitor.models import (
 )
 from monitor.outbox_store import OutboxQueries, _copies
 from monitor.review_store import ReviewQueries
+from monitor.session_store import SessionQueries
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 NO_ALERTS = OutboxPolicy()
@@ -66,7 +67,7 @@ class MatchRow:
     feed: Feed
 
 
-class Store(FeedQueries, ReviewQueries, OutboxQueries):
+class Store(FeedQueries, ReviewQueries, OutboxQueries, SessionQueries):
     def __init__(self, *, url: str, engine: Engine | None = None) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
