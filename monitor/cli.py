@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from monitor import __version__, notify, opml, views
+from monitor import __version__, classify, notify, opml, views
 from monitor.app import App, build_app
 from monitor.errors import ConfigError, MonitorError
 from monitor.models import utcnow
@@ -414,14 +414,38 @@ def eval_command(
             help="JSON lines with `text`, `label` and optional `title`, `id`, `borderline`."
         ),
     ],
+    full_only: Annotated[
+        bool,
+        typer.Option("--full-only", help="Only the rows as given: no lead, headline, time split."),
+    ] = False,
 ) -> None:
-    """Evaluate the classifier on labelled JSON lines: precision, recall, F1, mistakes."""
+    """Evaluate the classifier on labelled JSON lines: precision, recall, F1, mistakes.
+
+    Also prints the same rows cut to title + two paragraphs and to the headline alone, and a
+    split by time: the earlier half taught as judgements, scored on the later half.
+    """
     from monitor.classify.evaluate import evaluate
+    from monitor.classify.variants import render, variants
 
     with _app(ctx) as application:
         rows = views.read_jsonl(file)
-        report = evaluate(classifier=application.model(), rows=rows)
-    console.print(report.render(), highlight=False)
+        classifier = application.model()
+        report = evaluate(classifier=classifier, rows=rows)
+        console.print(report.render(), highlight=False)
+        if not full_only:
+            found = variants(classifier=classifier, rows=rows, build=_builder(application))
+            console.print(render(found), highlight=False)
+
+
+def _builder(application: App) -> Callable[[Sequence[classify.Example]], classify.Classifier]:
+    """Models built from the seeds and the given judgements only (not the stored ones)."""
+    s = application.settings.classifier
+
+    def build(judgements: Sequence[classify.Example]) -> classify.Classifier:
+        model, _ = classify.train(seeds_dir=s.seeds, judgements=judgements, threshold=s.threshold)
+        return model
+
+    return build
 
 
 # -- web ------------------------------------------------------------------------------------
