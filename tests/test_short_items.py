@@ -3,7 +3,8 @@
 ``tests/data/short_items.jsonl`` holds headlines and summaries written for this test (not taken
 from any corpus), one pattern each: both sides named plainly, one side named only through a
 city, region, institution, armed force, state company or office-holder, neighbouring pairs,
-single-country news and summit rosters. It stands in for foreign outlets' RSS items.
+single-country news and summit rosters. It stands in for foreign outlets' RSS items. Rows marked
+``hard`` (one side only in the headline, the other only in the summary) count toward the bar.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ CASES = [
     for line in (REPO / "tests" / "data" / "short_items.jsonl").read_text().splitlines()
     if line.strip()
 ]
-NEEDS_ENTITIES = (" via ", "summary the other")
-CASES = [c for c in CASES if not any(n in c["pattern"] for n in NEEDS_ENTITIES)]
+EASY = [c for c in CASES if not c.get("hard")]  # hard: only counted in the bar below
 RECALL_BAR = 0.75
 MAX_FALSE_ALARMS = 1
 
@@ -34,7 +34,7 @@ def classifier(tmp_path_factory: pytest.TempPathFactory) -> Classifier:
     return load_classifier(seeds_dir=REPO / "seed_articles", threshold=0.5, cache_dir=cache)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+@pytest.mark.parametrize("case", EASY, ids=[c["id"] for c in EASY])
 def test_short_item(classifier: Classifier, case: dict[str, object]) -> None:
     score = classifier.score(title=str(case["title"]), text=str(case["text"]))
     assert score.relevant == bool(case["label"]), (case["pattern"], score.value, score.reasons)

@@ -104,7 +104,7 @@ def _replacement(word: str, gazetteer: Gazetteer, *, side: int, other: Other) ->
     s = gazetteer.sides[side]
     if folded in {a.lower() for a in s.names}:
         return other.name
-    if folded in {a.lower() for a in s.places}:
+    if folded in {a.lower() for a in s.places} or word in s.cities:
         return other.capital
     if folded in {a.lower() for a in s.people}:
         return f"the {other.adjective} leader"
