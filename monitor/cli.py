@@ -375,10 +375,25 @@ def score(
 @app.command()
 def label(
     ctx: typer.Context,
-    article_id: int,
-    judgement: Annotated[views.Judgement, typer.Argument(help="relevant or irrelevant")],
+    article_id: Annotated[int | None, typer.Argument(help="Article id.")] = None,
+    judgement: Annotated[
+        views.Judgement | None, typer.Argument(help="relevant or irrelevant")
+    ] = None,
+    import_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--import",
+            help="Import JSON lines (`title`, `text`, `label` 0/1, optional `id`) as judgements.",
+        ),
+    ] = None,
 ) -> None:
-    """Store your judgement of an article; `monitor train` learns from it."""
+    """Store your judgement of an article, or import labelled lines; `monitor train` learns."""
+    if import_file is not None:
+        _import_judgements(ctx, import_file)
+        return
+    if article_id is None or judgement is None:
+        _error("label needs ID and relevant|irrelevant, or --import FILE.jsonl")
+        raise typer.Exit(2)
     with _app(ctx) as application:
         application.store.set_judgement(
             article_id=article_id, relevant=judgement is views.Judgement.relevant
@@ -386,6 +401,16 @@ def label(
     console.print(
         f"article {article_id}: {judgement.value} (run `monitor train` to update the model)"
     )
+
+
+def _import_judgements(ctx: typer.Context, path: Path) -> None:
+    with _errors():
+        if not path.is_file():
+            raise ConfigError(f"label: no such file: {path}")
+        lines = views.labelled_lines(path)
+    with _app(ctx) as application:
+        result = application.store.import_judgements(lines, source=path.name)
+    console.print(views.import_line(path, result), highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -402,7 +427,9 @@ def train(ctx: typer.Context) -> None:
             threshold=s.threshold,
             cache_dir=s.cache_dir,
         )
+        imported = views.imported_lines(application.store.imported_counts())
     console.print(report.render(), highlight=False)
+    console.print("\n".join(imported), highlight=False)
 
 
 @app.command("eval")

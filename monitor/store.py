@@ -35,6 +35,7 @@ from sqlmodel import Session, col, create_engine, select
 
 from monitor import migrate
 from monitor.errors import StoreError
+from monitor.imported_store import ImportedJudgementQueries
 from monitor.models import (
     Article,
     Entry,
@@ -71,7 +72,7 @@ class MatchRow:
     feed: Feed
 
 
-class Store(ReviewQueries, OutboxQueries):
+class Store(ReviewQueries, OutboxQueries, ImportedJudgementQueries):
     def __init__(self, *, url: str, engine: Engine | None = None) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
