@@ -433,6 +433,30 @@ def train(ctx: typer.Context) -> None:
     console.print("\n".join(imported), highlight=False)
 
 
+@app.command()
+def rescore(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only articles fetched since this date (YYYY-MM-DD) [default: all]."),
+    ] = None,
+    alert: Annotated[
+        bool, typer.Option("--alert", help="Queue alerts for the matches it creates.")
+    ] = False,
+) -> None:
+    """Score stored articles again with the current model; create the matches it now finds."""
+    from monitor.rescore import rescore as rescore_articles
+
+    with _app(ctx) as application:
+        report = rescore_articles(
+            store=application.store,
+            classifier=application.model(),
+            since=views.parse_date(since),
+            outbox=application.outbox_policy if alert else None,
+        )
+    console.print(report.render(), highlight=False, soft_wrap=True)
+
+
 @app.command("eval")
 def eval_command(
     ctx: typer.Context,

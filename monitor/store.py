@@ -53,6 +53,7 @@ from monitor.models import (
     utcnow,
 )
 from monitor.outbox_store import OutboxQueries, _copies
+from monitor.rescore_store import RescoreQueries
 from monitor.review_store import ReviewQueries
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -67,7 +68,7 @@ class MatchRow:
     feed: Feed
 
 
-class Store(FeedQueries, ReviewQueries, OutboxQueries, ImportedJudgementQueries):
+class Store(FeedQueries, ReviewQueries, OutboxQueries, ImportedJudgementQueries, RescoreQueries):
     def __init__(self, *, url: str, engine: Engine | None = None) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
