@@ -27,6 +27,11 @@ def _cities() -> tuple[tuple[str, int, tuple[str, ...]], ...]:
     )
 
 
+def forget() -> None:
+    """Drop the loaded GeoNames table (tens of MB) once the gazetteer has what it needs."""
+    _cities.cache_clear()
+
+
 def city_names(*, country: str, min_population: int, exclude: Iterable[str] = ()) -> list[str]:
     """Names of the country's cities of at least ``min_population`` people, unambiguous ones."""
     denied = {w.lower() for w in exclude}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.classify.patterns import trie_pattern, word_regex
-from monitor.classify.places import city_names
+from monitor.classify.places import city_names, forget
 
 DEFAULT_COUNTRIES_FILE = Path(__file__).parent / "data" / "countries.toml"
 SIDE_KEYS = ("names", "adjectives", "places", "people", "entities")
@@ -134,7 +134,10 @@ def _alias_maps(groups: Sequence[Iterable[str]]) -> tuple[dict[str, int], dict[s
 
 def load_gazetteer(path: Path = DEFAULT_COUNTRIES_FILE) -> Gazetteer:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    sides = [_side(entry) for entry in data.get("sides", [])]
+    try:
+        sides = [_side(entry) for entry in data.get("sides", [])]
+    finally:
+        forget()
     others = [_other(entry) for entry in data.get("others", [])]
     return Gazetteer(sides=sides, others=others)
 
