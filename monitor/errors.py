@@ -11,12 +11,13 @@
     │   └── HTTPStatusError      the server answered 4xx/5xx (carries status, Retry-After)
     ├── FeedError
     │   └── NotAFeedError        the body is not RSS/Atom (HTML page, garbage, empty)
-    └── StoreError               the database refused, or what was asked for is not there
-        ├── NotFound             no row with that id or name (web: 404)
-        ├── AlreadyExists        a row with that name or URL is already there (web: 409)
-        ├── Unavailable          the database cannot be reached or failed (web: 503)
-        └── ReadOnly             the database cannot be written: a read-only file, folder or
-                                 server; commands that only read still work (web: 503)
+    ├── StoreError               the database refused, or what was asked for is not there
+    │   ├── NotFound             no row with that id or name (web: 404)
+    │   ├── AlreadyExists        a row with that name or URL is already there (web: 409)
+    │   ├── Unavailable          the database cannot be reached or failed (web: 503)
+    │   └── ReadOnly             the database cannot be written: a read-only file, folder or
+    │                            server; commands that only read still work (web: 503)
+    └── ListenError              `monitor serve` cannot open its port (in use, not allowed)
 
 Stages raise these; the pipeline records ``str(exc)`` on the feed row; the CLI prints
 ``exc.hint`` where there is one.
@@ -109,3 +110,13 @@ class ReadOnly(StoreError):
         "the database cannot be written (read-only file, folder or server): commands that only "
         "read work; make it writable for this one"
     )
+
+
+class ListenError(MonitorError):
+    """``monitor serve`` could not open its listening socket."""
+
+    hint = "another program (or another `monitor serve`) listens there: stop it or pass --port"
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint or self.hint

@@ -37,6 +37,7 @@ from monitor import migrate
 from monitor.errors import NotFound, ReadOnly, StoreError, Unavailable
 from monitor.feed_store import FeedDef as FeedDef
 from monitor.feed_store import FeedQueries
+from monitor.imported_store import ImportedJudgementQueries
 from monitor.models import (
     Article,
     Entry,
@@ -52,7 +53,9 @@ from monitor.models import (
     utcnow,
 )
 from monitor.outbox_store import OutboxQueries, _copies
+from monitor.rescore_store import RescoreQueries
 from monitor.review_store import ReviewQueries
+from monitor.session_store import SessionQueries
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 NO_ALERTS = OutboxPolicy()
@@ -66,7 +69,14 @@ class MatchRow:
     feed: Feed
 
 
-class Store(FeedQueries, ReviewQueries, OutboxQueries):
+class Store(
+    FeedQueries,
+    ReviewQueries,
+    OutboxQueries,
+    SessionQueries,
+    ImportedJudgementQueries,
+    RescoreQueries,
+):
     def __init__(self, *, url: str, engine: Engine | None = None) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
