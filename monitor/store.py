@@ -47,6 +47,7 @@ from monitor.models import (
     Story,
     StoryBand,
     StoryCandidate,
+    fits_row_id,
     next_check_after_failure,
     next_check_after_success,
     utcnow,
@@ -319,6 +320,8 @@ class Store(FeedQueries, ReviewQueries, OutboxQueries):
             return _copies(s, story_ids)
 
     def article(self, article_id: int) -> tuple[Article, Feed, Judgement | None] | None:
+        if not fits_row_id(article_id):
+            return None
         with self._read() as s:
             article = s.get(Article, article_id)
             if article is None:
@@ -371,6 +374,8 @@ class Store(FeedQueries, ReviewQueries, OutboxQueries):
     # -- judgements -----------------------------------------------------------------------
 
     def set_judgement(self, *, article_id: int, relevant: bool) -> Judgement:
+        if not fits_row_id(article_id):
+            raise StoreError(f"store: no article with id {article_id}")
         with self._write() as s:
             if s.get(Article, article_id) is None:
                 raise StoreError(f"store: no article with id {article_id}")
