@@ -1,9 +1,14 @@
 """Render alerts and send them through apprise. Returns results; never raises for a failed send.
 
-A destination is one apprise URL. Its ``key`` (a hash of the URL) is what the outbox stores, so
-no secret reaches the database; its ``display`` is apprise's privacy rendering, for logs and
-terminals. Email destinations get HTML (apprise adds the plain-text alternative); chat and
-everything else get compact markdown.
+A destination is one apprise URL under a stable name, its ``key``: the name given in
+``[[alerts.destinations]]``, or for a plain ``alerts.urls`` entry (and each URL of an apprise
+config file) the scheme and host of apprise's privacy rendering, e.g. ``mailtos://smtp.example.org``
+(``#2``, ``#3`` … for later URLs with the same scheme and host). The outbox stores the key, so no
+secret reaches the database and an edited URL (new password, port, token) keeps its alerts. Its
+``display`` is apprise's privacy rendering, for logs and terminals.
+
+Email destinations get HTML (apprise adds the plain-text alternative); chat and everything else
+get compact markdown.
 """
 
 from __future__ import annotations
@@ -41,10 +46,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    key: str
+    key: str  # the stable name alerts refer to
     url: str  # secret: never log or print this, use ``display``
     display: str
     html: bool
+    legacy_key: str = ""  # what older versions stored: a hash of the URL
 
     def __repr__(self) -> str:
         return f"Destination({self.display})"
@@ -68,32 +74,65 @@ def destination_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
-def load_destinations(*, urls: Sequence[str], config_file: Path | None = None) -> list[Destination]:
-    """Every configured apprise URL (and those of an apprise config file) as a destination."""
-    found = [_destination(url, where=f"alerts.urls.{i}") for i, url in enumerate(urls)]
+def load_destinations(
+    *,
+    named: Sequence[tuple[str, str]] = (),
+    urls: Sequence[str] = (),
+    config_file: Path | None = None,
+) -> list[Destination]:
+    """Every configured apprise URL as a destination: the named ones (name, url), then the plain
+    ``urls`` and those of an apprise config file, named after their scheme and host."""
+    found = [
+        _destination(url, where=f"alerts.destinations.{i}.url", name=name)
+        for i, (name, url) in enumerate(named)
+    ]
+    plain = [_destination(url, where=f"alerts.urls.{i}") for i, url in enumerate(urls)]
     if config_file is not None:
-        found += _from_config_file(config_file)
+        plain += _from_config_file(config_file)
+    found += _derive_names(plain, taken={d.key for d in found})
     return found
 
 
-def _destination(url: str, *, where: str) -> Destination:
+def derived_name(display: str) -> str:
+    """``scheme://host`` of a privacy-rendered URL: no user, password, port or path."""
+    scheme, _, rest = display.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return f"{scheme}://{host}"
+
+
+def _derive_names(plain: Sequence[Destination], *, taken: set[str]) -> list[Destination]:
+    named = []
+    for dest in plain:
+        base = derived_name(dest.display)
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base} #{n}"
+        taken.add(name)
+        named.append(replace(dest, key=name))
+    return named
+
+
+def _destination(url: str, *, where: str, name: str = "") -> Destination:
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if not plugin:
         scheme = url.split("://", 1)[0] if "://" in url else "?"
         raise ConfigError(
             f"config: {where}: apprise does not recognise this URL (scheme {scheme!r})"
         )
-    return _wrap(plugin, url=url)
+    return _wrap(plugin, url=url, name=name)
 
 
-def _wrap(plugin: apprise.NotifyBase, *, url: str) -> Destination:
+def _wrap(plugin: apprise.NotifyBase, *, url: str, name: str = "") -> Destination:
     formats = plugin.notify_format
     primary = formats[0] if isinstance(formats, tuple | list) else formats
     return Destination(
-        key=destination_key(url),
+        key=name,
         url=url,
         display=str(plugin.url(privacy=True)).split("?", 1)[0],
         html=primary == apprise.NotifyFormat.HTML,
+        legacy_key=destination_key(url),
     )
 
 

@@ -76,7 +76,7 @@ def create_app(*, app: App, token: str | None) -> Starlette:
     ]
     asgi = Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, token=token)],
+        middleware=[Middleware(Guard, token=token, sessions=app.store)],
         exception_handlers={StoreError: _store_error},
         max_body_size=MAX_BODY_BYTES,
     )
