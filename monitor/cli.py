@@ -9,19 +9,32 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 from rich.console import Console
 
-from monitor import __version__, notify, opml, views
-from monitor.app import App, build_app
+from monitor import __version__, views
 from monitor.errors import ConfigError, MonitorError
-from monitor.models import utcnow
-from monitor.outbox import deliver_due
-from monitor.settings import FeedSpec, Settings, load_settings, parse_duration, public_view
+from monitor.lazy import lazy_function, lazy_module
+
+if TYPE_CHECKING:
+    from monitor import notify, opml
+    from monitor.app import App, build_app
+    from monitor.models import utcnow
+    from monitor.outbox import deliver_due
+    from monitor.settings import FeedSpec, Settings, load_settings, parse_duration, public_view
+else:  # imported when a command uses them: `monitor --help` stays fast (tests/test_startup.py)
+    notify, opml = lazy_module("monitor.notify"), lazy_module("monitor.opml")
+    build_app = lazy_function("monitor.app", "build_app")
+    utcnow = lazy_function("monitor.models", "utcnow")
+    deliver_due = lazy_function("monitor.outbox", "deliver_due")
+    FeedSpec = lazy_function("monitor.settings", "FeedSpec")
+    load_settings = lazy_function("monitor.settings", "load_settings")
+    parse_duration = lazy_function("monitor.settings", "parse_duration")
+    public_view = lazy_function("monitor.settings", "public_view")
 
 console = Console()
 log = logging.getLogger("monitor")

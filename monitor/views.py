@@ -8,20 +8,27 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from monitor.classify import Classifier
 from monitor.errors import ConfigError
-from monitor.models import Alert, Article, Feed, utcnow
-from monitor.models import Judgement as JudgementRow
-from monitor.notify import Destination, SendResult
-from monitor.outbox import DeliveryReport
-from monitor.pipeline import PollResult
-from monitor.store import MatchRow, reasons_of
+from monitor.lazy import lazy_function
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from monitor.classify import Classifier
+    from monitor.models import Alert, Article, Feed, utcnow
+    from monitor.models import Judgement as JudgementRow
+    from monitor.notify import Destination, SendResult
+    from monitor.outbox import DeliveryReport
+    from monitor.pipeline import PollResult
+    from monitor.store import MatchRow, reasons_of
+else:  # the CLI imports this module for its option enums, before any command runs
+    utcnow = lazy_function("monitor.models", "utcnow")
+    reasons_of = lazy_function("monitor.store", "reasons_of")
 
 
 class Format(enum.StrEnum):
