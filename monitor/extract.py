@@ -153,6 +153,10 @@ def _warm_up() -> None:
     import trafilatura.utils  # noqa: F401
 
 
+def _ready() -> None:
+    """A no-op job: submitting it starts a worker (which runs ``_warm_up`` first)."""
+
+
 class ExtractorPool:
     """``extract_article`` in worker processes, so extraction uses every core.
 
@@ -174,6 +178,12 @@ class ExtractorPool:
             log.error("extract: worker process died (%s); restarting the pool", exc)
             self._reset()
             return None
+
+    def start(self) -> None:
+        """Start one worker now, so that its imports overlap the caller's own start-up (a
+        one-shot ``poll`` pays them once, before its first page instead of at it)."""
+        if self.workers > 0:
+            self._executor().submit(_ready)
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
