@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 
 import typer
 from pydantic_core import ValidationError
-from rich.console import Console
 
 from monitor import __version__, views
 from monitor.errors import ConfigError, MonitorError
 from monitor.lazy import lazy_function, lazy_module
+from monitor.masking import install_masking_filter
 
 if TYPE_CHECKING:
     from monitor import notify, opml
@@ -36,7 +36,7 @@ else:  # imported when a command uses them: `monitor --help` stays fast (tests/t
     parse_duration = lazy_function("monitor.settings", "parse_duration")
     public_view = lazy_function("monitor.settings", "public_view")
 
-console = Console()
+console = views.terminal()
 log = logging.getLogger("monitor")
 
 app = typer.Typer(
@@ -93,6 +93,7 @@ def main_callback(
         format="%(asctime)s %(levelname)-7s %(message)s",
         stream=sys.stderr,
     )
+    install_masking_filter()  # no secret in any log line, at any verbosity
     for noisy in (
         "httpx",
         "httpcore",
@@ -405,9 +406,9 @@ def label(
 def train(ctx: typer.Context) -> None:
     """Rebuild the model from seed articles and your judgements; print what it learned."""
     from monitor import classify
-    from monitor.app import judgement_examples
+    from monitor.app import judgement_examples, seeds_required
 
-    with _app(ctx) as application:
+    with _app(ctx) as application, seeds_required():
         s = application.settings.classifier
         _model, report = classify.train(
             seeds_dir=s.seeds,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from monitor.errors import ConfigError
 from monitor.lazy import lazy_module
 from monitor.links import web_url
+from monitor.masking import mask_secrets
 from monitor.models import AlertItem
 
 if TYPE_CHECKING:
@@ -184,7 +185,7 @@ def send(destination: Destination, message: Message) -> SendResult:
     return SendResult(
         destination=destination.display,
         ok=False,
-        error=f"notify: sending failed: {error or 'apprise reported failure'}",
+        error=mask_secrets(f"notify: sending failed: {error or 'apprise reported failure'}"),
     )
 
 

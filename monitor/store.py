@@ -35,6 +35,8 @@ from sqlmodel import Session, col, create_engine, select
 
 from monitor import migrate
 from monitor.errors import StoreError
+from monitor.feed_store import FeedDef as FeedDef
+from monitor.feed_store import FeedQueries
 from monitor.models import (
     Article,
     Entry,
@@ -58,20 +60,13 @@ GONE_AFTER = 3  # consecutive HTTP 410 answers before a feed is disabled as gone
 
 
 @dataclass(frozen=True, slots=True)
-class FeedDef:
-    name: str
-    url: str
-    interval_seconds: int
-
-
-@dataclass(frozen=True, slots=True)
 class MatchRow:
     match: Match
     article: Article
     feed: Feed
 
 
-class Store(ReviewQueries, OutboxQueries):
+class Store(FeedQueries, ReviewQueries, OutboxQueries):
     def __init__(self, *, url: str, engine: Engine | None = None) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
@@ -130,18 +125,6 @@ class Store(ReviewQueries, OutboxQueries):
             raise StoreError(f"store: database error: {reason}") from exc
 
     # -- feeds ----------------------------------------------------------------------------
-
-    def sync_config_feeds(self, feeds: Sequence[FeedDef]) -> None:
-        """Make the config file's feeds exist (by URL); disable config feeds no longer listed."""
-        wanted = {f.url: f for f in feeds}
-        with self._write() as s:
-            existing = {f.url: f for f in s.exec(select(Feed)).all()}
-            for url, spec in wanted.items():
-                _upsert_config_feed(s, existing.get(url), spec)
-            for url, row in existing.items():
-                if row.origin == "config" and url not in wanted:
-                    row.enabled = False
-                    s.add(row)
 
     def add_feed(self, *, name: str, url: str, interval_seconds: int) -> Feed:
         feed = Feed(name=name, url=url, interval_seconds=interval_seconds, origin="cli")
@@ -417,16 +400,6 @@ def _get_feed(s: Session, feed_id: int) -> Feed:
     if feed is None:
         raise StoreError(f"store: no feed with id {feed_id}")
     return feed
-
-
-def _upsert_config_feed(s: Session, row: Feed | None, spec: FeedDef) -> None:
-    if row is None:
-        row = Feed(name=spec.name, url=spec.url, origin="config")
-    elif row.origin == "config":
-        row.name = spec.name
-    row.interval_seconds = spec.interval_seconds
-    row.enabled = True
-    s.add(row)
 
 
 def _make_engine(url: str) -> Engine:

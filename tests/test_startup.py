@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from monitor.settings import mask_url
+from monitor.settings import _resolve_sqlite_url, mask_url
 from tests.conftest import REPO
 
 # The heavy libraries, each ~0.05–0.5 s to import.
@@ -111,3 +111,20 @@ def test_a_command_imports_only_what_it_uses(
 )
 def test_database_urls_are_masked_as_sqlalchemy_masks_them(url: str) -> None:
     assert mask_url(url) == make_url(url).render_as_string(hide_password=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "resolved"),
+    [
+        ("sqlite:///data/monitor.db", "sqlite:////base/data/monitor.db"),
+        ("sqlite+pysqlite:///rel/x.db?timeout=3", "sqlite+pysqlite:////base/rel/x.db?timeout=3"),
+        ("sqlite:////abs/x.db", "sqlite:////abs/x.db"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+        ("sqlite://", "sqlite://"),
+        ("sqlite:///file:x.db?mode=ro&uri=true", "sqlite:///file:x.db?mode=ro&uri=true"),
+        ("postgresql+psycopg://me:pw@db/rel", "postgresql+psycopg://me:pw@db/rel"),
+        ("not a url", "not a url"),
+    ],
+)
+def test_a_relative_sqlite_file_resolves_against_the_config_folder(url: str, resolved: str) -> None:
+    assert _resolve_sqlite_url(url, base=Path("/base")) == resolved
