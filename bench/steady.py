@@ -129,6 +129,18 @@ class Daemon:
                 continue
         return known
 
+    def wait_settled(self, *, seconds: float = 120.0) -> None:
+        """Until the daemon and its workers have finished starting: no CPU used for 0.5 s."""
+        deadline = time.monotonic() + seconds
+        last = self.cpu({})
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = self.cpu({})
+            if now.keys() == last.keys() and sum(now.values()) - sum(last.values()) < 0.05:
+                return
+            last = now
+        raise RuntimeError("daemon: still busy starting")
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=60)
@@ -229,7 +241,7 @@ def one_run(*, base: str, workdir: Path, model_cache: Path, corpus: Path) -> Ste
     daemon = Daemon(config=config, cwd=workdir)
     try:
         daemon.wait_for("scheduler: started")
-        time.sleep(1.0)  # the warm-up worker is up, as in a daemon that has been running
+        daemon.wait_settled()  # workers up, as in a daemon that has been running
         before = dict(daemon.cpu({}))
         load = load_average()
         waited = children_cpu()

@@ -126,7 +126,7 @@ class App:
     def stages(self) -> Stages:
         from monitor.pipeline import Stages
 
-        self.extractor.start()  # only commands that poll build stages: warm a worker up now
+        self.extractor.start()  # only commands that poll build stages: warm the workers up now
         return Stages(
             store=self.store,
             fetcher=self.fetcher,

@@ -180,10 +180,13 @@ class ExtractorPool:
             return None
 
     def start(self) -> None:
-        """Start one worker now, so that its imports overlap the caller's own start-up (a
-        one-shot ``poll`` pays them once, before its first page instead of at it)."""
-        if self.workers > 0:
-            self._executor().submit(_ready)
+        """Start the workers now, so that their imports overlap the caller's own start-up and
+        are not paid by the first pages (each no-op job finds no idle worker: one is spawned)."""
+        if self.workers <= 0:
+            return
+        executor = self._executor()
+        for _ in range(self.workers):
+            executor.submit(_ready)
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
