@@ -9,26 +9,41 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
-from monitor import __version__, classify, notify, opml, views
-from monitor.app import App, build_app
+from monitor import __version__, views
 from monitor.errors import ConfigError, MonitorError
+from monitor.lazy import lazy_function, lazy_module
 from monitor.masking import install_masking_filter, mask_secrets
-from monitor.models import utcnow
-from monitor.outbox import deliver_due
-from monitor.settings import (
-    FeedSpec,
-    Settings,
-    config_path,
-    load_settings,
-    parse_duration,
-    public_view,
-)
+
+if TYPE_CHECKING:
+    from monitor import classify, notify, opml
+    from monitor.app import App, build_app
+    from monitor.models import utcnow
+    from monitor.outbox import deliver_due
+    from monitor.settings import (
+        FeedSpec,
+        Settings,
+        config_path,
+        load_settings,
+        parse_duration,
+        public_view,
+    )
+else:  # imported when a command uses them: `monitor --help` stays fast (tests/test_startup.py)
+    classify = lazy_module("monitor.classify")
+    notify, opml = lazy_module("monitor.notify"), lazy_module("monitor.opml")
+    build_app = lazy_function("monitor.app", "build_app")
+    utcnow = lazy_function("monitor.models", "utcnow")
+    deliver_due = lazy_function("monitor.outbox", "deliver_due")
+    FeedSpec = lazy_function("monitor.settings", "FeedSpec")
+    config_path = lazy_function("monitor.settings", "config_path")
+    load_settings = lazy_function("monitor.settings", "load_settings")
+    parse_duration = lazy_function("monitor.settings", "parse_duration")
+    public_view = lazy_function("monitor.settings", "public_view")
 
 console = views.terminal()
 log = logging.getLogger("monitor")

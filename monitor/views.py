@@ -8,21 +8,28 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from monitor.classify import Classifier
 from monitor.errors import ConfigError
-from monitor.imported_store import ImportedCount, ImportResult, LabelledLine
-from monitor.models import Alert, AlertItem, Article, Feed, utcnow
-from monitor.models import Judgement as JudgementRow
-from monitor.notify import Destination, SendResult
-from monitor.outbox import DeliveryReport
-from monitor.pipeline import PollResult
-from monitor.store import MatchRow, reasons_of
+from monitor.lazy import lazy_function
+
+if TYPE_CHECKING:
+    from monitor.classify import Classifier
+    from monitor.imported_store import ImportedCount, ImportResult, LabelledLine
+    from monitor.models import Alert, AlertItem, Article, Feed, utcnow
+    from monitor.models import Judgement as JudgementRow
+    from monitor.notify import Destination, SendResult
+    from monitor.outbox import DeliveryReport
+    from monitor.pipeline import PollResult
+    from monitor.store import MatchRow, reasons_of
+else:  # the CLI imports this module for its option enums, before any command runs
+    LabelledLine = lazy_function("monitor.imported_store", "LabelledLine")
+    utcnow = lazy_function("monitor.models", "utcnow")
+    reasons_of = lazy_function("monitor.store", "reasons_of")
 
 
 class Format(enum.StrEnum):
