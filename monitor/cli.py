@@ -5,27 +5,45 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlsplit
 
 import typer
+from pydantic_core import ValidationError
 
-from monitor import __version__, notify, opml, views
-from monitor.app import App, build_app
+from monitor import __version__, views
 from monitor.errors import ConfigError, MonitorError
-from monitor.masking import install_masking_filter
-from monitor.models import utcnow
-from monitor.outbox import deliver_due
-from monitor.settings import (
-    FeedSpec,
-    Settings,
-    load_settings,
-    new_feed_spec,
-    public_view,
-)
+from monitor.lazy import lazy_function, lazy_module
+from monitor.masking import install_masking_filter, mask_secrets
+
+if TYPE_CHECKING:
+    from monitor import classify, notify, opml
+    from monitor.app import App, build_app
+    from monitor.models import utcnow
+    from monitor.outbox import deliver_due
+    from monitor.settings import (
+        FeedSpec,
+        Settings,
+        config_path,
+        load_settings,
+        parse_duration,
+        public_view,
+    )
+else:  # imported when a command uses them: `monitor --help` stays fast (tests/test_startup.py)
+    classify = lazy_module("monitor.classify")
+    notify, opml = lazy_module("monitor.notify"), lazy_module("monitor.opml")
+    build_app = lazy_function("monitor.app", "build_app")
+    utcnow = lazy_function("monitor.models", "utcnow")
+    deliver_due = lazy_function("monitor.outbox", "deliver_due")
+    FeedSpec = lazy_function("monitor.settings", "FeedSpec")
+    config_path = lazy_function("monitor.settings", "config_path")
+    load_settings = lazy_function("monitor.settings", "load_settings")
+    parse_duration = lazy_function("monitor.settings", "parse_duration")
+    public_view = lazy_function("monitor.settings", "public_view")
 
 console = views.terminal()
 log = logging.getLogger("monitor")
@@ -125,7 +143,7 @@ def _errors() -> Iterator[None]:
 
 
 def _error(message: str, *, hint: str = "") -> None:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {mask_secrets(message)}", file=sys.stderr)
     if hint:
         print(f"hint: {hint}", file=sys.stderr)
 
@@ -199,10 +217,12 @@ def status(ctx: typer.Context) -> None:
         counts = application.store.counts()
         alerts = application.store.alert_counts()
         failed = application.store.list_alerts(status="failed", limit=10)
+        items = application.store.alert_items(failed)
     console.print(" · ".join(f"{v} {k}" for k, v in counts.items()))
     console.print(views.alerts_line(alerts), highlight=False)
     if failed:
-        console.print(views.alerts_table(failed, destinations=application.outbox.destinations))
+        known = application.outbox.known
+        console.print(views.alerts_table(failed, destinations=known, items=items))
 
 
 # -- feeds ----------------------------------------------------------------------------------
@@ -221,32 +241,57 @@ def feeds_add(
     url: str,
     name: Annotated[str | None, typer.Option(help="Display name [default: the host name].")] = None,
     interval: Annotated[str, typer.Option(help="Poll interval, e.g. 15m.")] = "15m",
+    check: Annotated[
+        bool, typer.Option("--check/--no-check", help="Fetch the URL first: it must be a feed.")
+    ] = True,
 ) -> None:
     """Add a feed (stored in the database beside the config file's feeds)."""
+    from monitor.pipeline import check_feed
+
+    with _errors():
+        spec = _feed_spec(url=url, name=name, interval=interval, command="feeds add")
     with _app(ctx) as application:
-        spec = _feed_spec(url=url, name=name, interval=interval)
+        if check:
+            found = check_feed(url=spec.url, fetcher=application.stages.fetcher)
+            console.print(f"{spec.url}: a feed with {len(found.entries)} entries", highlight=False)
         application.store.add_feed(
             name=spec.name, url=spec.url, interval_seconds=int(spec.interval)
         )
     console.print(f"added feed {spec.name!r}: {spec.url} every {interval}")
 
 
-def _feed_spec(*, url: str, name: str | None, interval: str) -> FeedSpec:
-    return new_feed_spec(url=url, name=name, interval=interval)
+def _feed_spec(*, url: str, name: str | None, interval: str, command: str) -> FeedSpec:
+    """The feed as the config would hold it; a bad value is one line naming it."""
+    try:
+        return FeedSpec(
+            name=name or urlsplit(url).hostname or url, url=url, interval=parse_duration(interval)
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "feed"
+        raise ConfigError(
+            f"{command}: {where}: {first['msg'].removeprefix('Value error, ')}"
+        ) from None
+    except ValueError as exc:
+        raise ConfigError(f"{command}: interval: {exc}") from None
 
 
 @feeds_app.command("remove")
 def feeds_remove(ctx: typer.Context, name: str) -> None:
-    """Stop watching a feed (its articles stay stored)."""
+    """Stop watching a feed added with `feeds add` (its articles stay stored)."""
     with _app(ctx) as application:
-        feed = application.store.remove_feed(name=name)
-    if feed is None:
-        _error(f"no feed named {name!r}")
-        raise typer.Exit(1)
-    if feed.origin == "config":
-        console.print(f"disabled {name!r}; it comes from the config file, remove it there too")
-    else:
-        console.print(f"removed feed {name!r}")
+        feed = application.store.feed_named(name)
+        if feed is not None and feed.enabled and feed.origin == "config":
+            _error(
+                f"feeds remove: {name!r} comes from the config file "
+                f"{config_path(ctx.obj.config)[0]}: delete its [[feeds]] entry there",
+                hint="config feeds are not removed from the command line; it is still watched",
+            )
+            raise typer.Exit(1)
+        if application.store.remove_feed(name=name) is None:
+            _error(f"no feed named {name!r}", hint="`monitor feeds list` shows the feeds watched")
+            raise typer.Exit(1)
+    console.print(f"removed feed {name!r} (its articles stay; `feeds add` watches it again)")
 
 
 @feeds_app.command("import-opml")
@@ -255,20 +300,36 @@ def feeds_import_opml(
     file: Path,
     interval: Annotated[str, typer.Option(help="Poll interval for the imported feeds.")] = "15m",
 ) -> None:
-    """Add every feed listed in an OPML file (skipping ones already present)."""
+    """Add every feed listed in an OPML file; entries already watched or unusable are skipped."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _error(f"feeds import-opml: cannot read {file}: {exc.strerror or exc}")
+        raise typer.Exit(2) from None
     with _app(ctx) as application:
+        entries = opml.read_opml(data)
         known = {f.url for f in application.store.feeds(enabled_only=False)}
-        added = 0
-        for name, url in opml.read_opml(file.read_bytes()):
+        added, skipped = 0, []
+        for name, url in entries:
             if url in known:
                 continue
-            spec = _feed_spec(url=url, name=name, interval=interval)
-            application.store.add_feed(
-                name=spec.name, url=spec.url, interval_seconds=int(spec.interval)
-            )
+            try:
+                spec = _feed_spec(url=url, name=name, interval=interval, command="skipped")
+                application.store.add_feed(
+                    name=spec.name, url=spec.url, interval_seconds=int(spec.interval)
+                )
+            except MonitorError as exc:
+                skipped.append(str(exc))
+                continue
             known.add(url)
             added += 1
-    console.print(f"imported {added} feeds from {file}")
+    for reason in skipped:
+        console.print(reason, highlight=False)
+    present = len(entries) - added - len(skipped)
+    console.print(
+        f"imported {added} feeds from {file}: {present} already watched, {len(skipped)} skipped",
+        highlight=False,
+    )
 
 
 @feeds_app.command("export-opml")
@@ -319,7 +380,7 @@ def matches_export(
         views.ExportFormat, typer.Option("--format", help="Output format.")
     ] = views.ExportFormat.csv,
 ) -> None:
-    """Export matches (with judgements and reasons) for a report, oldest first."""
+    """Export matches (with judgements and reasons) for a report, newest first."""
     from monitor.export import export_matches
 
     with _app(ctx) as application:
@@ -375,10 +436,25 @@ def score(
 @app.command()
 def label(
     ctx: typer.Context,
-    article_id: int,
-    judgement: Annotated[views.Judgement, typer.Argument(help="relevant or irrelevant")],
+    article_id: Annotated[int | None, typer.Argument(help="Article id.")] = None,
+    judgement: Annotated[
+        views.Judgement | None, typer.Argument(help="relevant or irrelevant")
+    ] = None,
+    import_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--import",
+            help="Import JSON lines (`title`, `text`, `label` 0/1, optional `id`) as judgements.",
+        ),
+    ] = None,
 ) -> None:
-    """Store your judgement of an article; `monitor train` learns from it."""
+    """Store your judgement of an article, or import labelled lines; `monitor train` learns."""
+    if import_file is not None:
+        _import_judgements(ctx, import_file)
+        return
+    if article_id is None or judgement is None:
+        _error("label needs ID and relevant|irrelevant, or --import FILE.jsonl")
+        raise typer.Exit(2)
     with _app(ctx) as application:
         application.store.set_judgement(
             article_id=article_id, relevant=judgement is views.Judgement.relevant
@@ -386,6 +462,16 @@ def label(
     console.print(
         f"article {article_id}: {judgement.value} (run `monitor train` to update the model)"
     )
+
+
+def _import_judgements(ctx: typer.Context, path: Path) -> None:
+    with _errors():
+        if not path.is_file():
+            raise ConfigError(f"label: no such file: {path}")
+        lines = views.labelled_lines(path)
+    with _app(ctx) as application:
+        result = application.store.import_judgements(lines, source=path.name)
+    console.print(views.import_line(path, result), highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -402,7 +488,33 @@ def train(ctx: typer.Context) -> None:
             threshold=s.threshold,
             cache_dir=s.cache_dir,
         )
+        imported = views.imported_lines(application.store.imported_counts())
     console.print(report.render(), highlight=False)
+    console.print("\n".join(imported), highlight=False)
+
+
+@app.command()
+def rescore(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only articles fetched since this date (YYYY-MM-DD) [default: all]."),
+    ] = None,
+    alert: Annotated[
+        bool, typer.Option("--alert", help="Queue alerts for the matches it creates.")
+    ] = False,
+) -> None:
+    """Score stored articles again with the current model; create the matches it now finds."""
+    from monitor.rescore import rescore as rescore_articles
+
+    with _app(ctx) as application:
+        report = rescore_articles(
+            store=application.store,
+            classifier=application.model(),
+            since=views.parse_date(since),
+            outbox=application.outbox_policy if alert else None,
+        )
+    console.print(report.render(), highlight=False, soft_wrap=True)
 
 
 @app.command("eval")
@@ -414,14 +526,43 @@ def eval_command(
             help="JSON lines with `text`, `label` and optional `title`, `id`, `borderline`."
         ),
     ],
+    full_only: Annotated[
+        bool,
+        typer.Option("--full-only", help="Only the rows as given: no lead, headline, time split."),
+    ] = False,
 ) -> None:
-    """Evaluate the classifier on labelled JSON lines: precision, recall, F1, mistakes."""
+    """Evaluate the classifier on labelled JSON lines: precision, recall, F1, mistakes.
+
+    Also prints the same rows cut to title + two paragraphs and to the headline alone, and a
+    split by time: the earlier half taught as judgements, scored on the later half.
+    """
     from monitor.classify.evaluate import evaluate
+    from monitor.classify.variants import render, variants
 
     with _app(ctx) as application:
         rows = views.read_jsonl(file)
-        report = evaluate(classifier=application.model(), rows=rows)
-    console.print(report.render(), highlight=False)
+        classifier = application.model()
+        report = evaluate(classifier=classifier, rows=rows)
+        console.print(report.render(), highlight=False)
+        if not full_only:
+            found = variants(classifier=classifier, rows=rows, build=_builder(application))
+            console.print(render(found), highlight=False)
+
+
+def _builder(application: App) -> Callable[[Sequence[classify.Example]], classify.Classifier]:
+    """Models built from the seeds and the given judgements only (not the stored ones)."""
+    s = application.settings.classifier
+
+    def build(judgements: Sequence[classify.Example]) -> classify.Classifier:
+        from monitor.app import seeds_required
+
+        with seeds_required():
+            model, _ = classify.train(
+                seeds_dir=s.seeds, judgements=judgements, threshold=s.threshold
+            )
+        return model
+
+    return build
 
 
 # -- web ------------------------------------------------------------------------------------
@@ -439,7 +580,6 @@ def serve(
     from monitor import web
 
     with _app(ctx) as application:
-        log.info("web: serving http://%s:%d/", host, port)
         web.serve(app=application, host=host, port=port, token=web.token_from_env())
 
 
@@ -452,7 +592,10 @@ def alerts_test(ctx: typer.Context) -> None:
     with _app(ctx) as application:
         outbox = application.outbox
         if not outbox.destinations:
-            raise ConfigError("config: alerts.urls: no alert destinations configured")
+            raise ConfigError(
+                "config: alerts: no alert destinations configured (alerts.urls or "
+                "[[alerts.destinations]])"
+            )
         message = outbox.renderer.test()
         results = [notify.send(d, message) for d in outbox.destinations.values()]
     console.print(views.send_results_table(results))
@@ -471,7 +614,9 @@ def alerts_list(
     """List alerts in the outbox, newest first."""
     with _app(ctx) as application:
         rows = application.store.list_alerts(status=status.value if status else None, limit=limit)
-        console.print(views.alerts_table(rows, destinations=application.outbox.destinations))
+        items = application.store.alert_items(rows)
+        known = application.outbox.known
+        console.print(views.alerts_table(rows, destinations=known, items=items))
 
 
 @alerts_app.command("retry")

@@ -7,6 +7,7 @@ is a shortcut for ``MONITOR_FETCH_ALLOW_PRIVATE_NETWORKS``.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -18,12 +19,13 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 from monitor import PROJECT_URL, __version__
 from monitor.errors import ConfigError
@@ -48,26 +50,30 @@ def parse_duration(value: Any) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
 
 
-class StorageSettings(BaseModel):
+class Section(BaseModel):
+    """A table of the config file: a key it does not know is an error naming the key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class StorageSettings(Section):
     url: str = "sqlite:///data/monitor.db"
 
     @field_validator("url")
     @classmethod
     def _valid_url(cls, value: str) -> str:
-        try:
-            make_url(value)
-        except Exception as exc:
-            raise ValueError(f"not a database URL: {exc}") from None
+        if _database_url(value) is None:
+            raise ValueError(f"not a database URL: {value!r} (e.g. sqlite:///data/monitor.db)")
         return value
 
 
-class ClassifierSettings(BaseModel):
+class ClassifierSettings(Section):
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     seeds: Path = Path("seed_articles")
     cache_dir: Path = Path("data/model")
 
 
-class FetchSettings(BaseModel):
+class FetchSettings(Section):
     timeout: Duration = 20.0
     max_bytes: int = Field(default=5_000_000, gt=0)
     max_redirects: int = Field(default=5, ge=0, le=20)
@@ -75,7 +81,7 @@ class FetchSettings(BaseModel):
     allow_private_networks: bool = False
 
 
-class SchedulerSettings(BaseModel):
+class SchedulerSettings(Section):
     tick: Duration = 5.0
     workers: int = Field(default=4, ge=1, le=64)
     # article pages fetched and extracted at once within one feed
@@ -109,16 +115,34 @@ def _valid_cron(value: str) -> str:
     return value
 
 
-class AlertSettings(BaseModel):
+class DestinationSpec(Section):
+    """``[[alerts.destinations]]``: an apprise URL under a stable name. Alerts in the outbox
+    refer to the name, so editing the URL sends queued and failed alerts to the new one."""
+
+    name: str = Field(min_length=1, max_length=100)
+    url: Annotated[str, AfterValidator(expand_env)]
+
+
+class AlertSettings(Section):
     mode: Literal["instant", "digest"] = "instant"
     digest_schedule: Annotated[str, AfterValidator(_valid_cron)] = "0 8 * * *"
     min_score: float = Field(default=0.0, ge=0.0, le=1.0)
     urls: list[Annotated[str, AfterValidator(expand_env)]] = []
+    destinations: list[DestinationSpec] = []
     config: Path | None = None  # an apprise configuration file (YAML or text)
     templates: Path | None = None  # a folder whose templates override monitor/templates/
     retry_base: Duration = 60.0
     retry_max: Duration = 3600.0
     give_up_after: Duration = 86400.0
+
+    @field_validator("destinations")
+    @classmethod
+    def _unique_names(cls, value: list[DestinationSpec]) -> list[DestinationSpec]:
+        names = [d.name for d in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate destination name: {', '.join(dupes)}")
+        return value
 
     @field_validator("config", "templates")
     @classmethod
@@ -128,16 +152,17 @@ class AlertSettings(BaseModel):
         return value
 
 
-class StorySettings(BaseModel):
+class StorySettings(Section):
     window: Duration = 7 * 86400.0  # a copy joins a story first seen this recently
     threshold: float = Field(default=0.2, gt=0.0, le=1.0)  # estimated Jaccard of 3-word shingles
 
 
-class WebSettings(BaseModel):
-    """The review page as alerts should link to it (``MONITOR_WEB_TOKEN`` stays in the env)."""
+class WebSettings(Section):
+    """The review page as alerts should link to it."""
 
     public_url: str | None = None  # e.g. "https://monitor.example.org"; alerts link here
     link_ttl: Duration = 14 * 86400.0  # how long a "not relevant" link in an alert works
+    token: SecretStr | None = None  # MONITOR_WEB_TOKEN lands here; the web reads it from the env
 
     @field_validator("public_url")
     @classmethod
@@ -150,7 +175,7 @@ class WebSettings(BaseModel):
         return value.rstrip("/")
 
 
-class FeedSpec(BaseModel):
+class FeedSpec(Section):
     name: str = Field(min_length=1)
     url: str
     interval: Duration = 900.0
@@ -278,16 +303,15 @@ def _path_fields(model: type[BaseModel]) -> list[str]:
 
 
 def _resolve_sqlite_url(url: str, *, base: Path) -> str:
-    try:
-        parsed = make_url(url)
-    except Exception:
+    parsed = _database_url(url)
+    if parsed is None:
         return url  # the validator names the problem
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+    database = parsed["database"]
+    if parsed["name"].split("+")[0] != "sqlite" or not database or database == ":memory:":
         return url
     if database.startswith("file:") or Path(database).is_absolute():
         return url
-    return parsed.set(database=str(base / database)).render_as_string(hide_password=False)
+    return url[: parsed.start("database")] + str(base / database) + url[parsed.end("database") :]
 
 
 def _describe(exc: ValidationError, path: Path) -> str:
@@ -295,19 +319,67 @@ def _describe(exc: ValidationError, path: Path) -> str:
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"])
         message = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = _unknown_key(err["loc"])
         lines.append(f"config: {key}: {message} (in {path} or MONITOR_* environment)")
     return "\n".join(lines)
 
 
+def _unknown_key(loc: tuple[int | str, ...]) -> str:
+    """'unknown key', with the closest key its table knows: ``alerts.url`` → ``urls``."""
+    model: type[BaseModel] | None = Settings
+    for part in loc[:-1]:
+        if model is None:
+            break
+        if isinstance(part, str):
+            field = model.model_fields.get(part)
+            model = _model_of(field.annotation) if field is not None else None
+    known = list(model.model_fields) if model is not None else []
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    return "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The table model in ``Section``, ``list[Section]`` or ``Section | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+# SQLAlchemy's own URL grammar (sqlalchemy.engine.url), here so that reading the settings does
+# not import SQLAlchemy (~0.3 s for every command, even ``--help``)
+_DATABASE_URL = re.compile(
+    r"""
+    (?P<name>[\w+]+)://
+    (?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?
+    (?:(?:\[(?P<ipv6host>[^/?]+)\]|(?P<ipv4host>[^/:?]+))?(?::(?P<port>[^/?]*))?)?
+    (?:/(?P<database>[^?]*))?
+    (?:\?(?P<query>.*))?
+    """,
+    re.X,
+)
+
+
+def _database_url(url: str) -> re.Match[str] | None:
+    match = _DATABASE_URL.fullmatch(url)
+    if match is None or not (match["port"] or "0").isdigit():
+        return None
+    return match
+
+
 def mask_url(url: str) -> str:
     """A URL with its password (and any user info) hidden, for display."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        parts = urlsplit(url)
-        if parts.password:
-            return url.replace(parts.password, "***")
-        return url
+    match = _database_url(url)
+    if match is not None and match["password"] is not None:
+        return url[: match.start("password")] + "***" + url[match.end("password") :]
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(parts.password, "***")
+    return url
 
 
 def public_view(settings: Settings) -> dict[str, Any]:
@@ -315,6 +387,9 @@ def public_view(settings: Settings) -> dict[str, Any]:
     data = settings.model_dump(mode="json")
     data["storage"]["url"] = mask_url(settings.storage.url)
     data["alerts"]["urls"] = [mask_alert_url(u) for u in settings.alerts.urls]
+    data["alerts"]["destinations"] = [
+        {"name": d.name, "url": mask_alert_url(d.url)} for d in settings.alerts.destinations
+    ]
     return data
 
 

@@ -19,7 +19,7 @@ ADDS = [  # (form, status, text on the page)
     ({"url": "https://example.org/a.xml", "name": "A", "interval": "1h"}, 303, "Added 'A'"),
     ({"url": "ftp://example.org/feed.xml"}, 400, "feed URL must be http(s)"),
     ({"url": "https://example.org/b.xml", "interval": "soon"}, 400, "feeds add:"),
-    ({"url": "https://example.org/c.xml", "name": "Local news"}, 400, "exists"),
+    ({"url": "https://example.org/c.xml", "name": "Local news"}, 400, "already watched"),
 ]
 
 
@@ -41,12 +41,21 @@ def test_adding_a_feed_follows_the_cli_rules(
 def test_pause_resume_and_remove(client: Client, review: App) -> None:
     feed = review.store.feeds()[0]
     csrf = csrf_of(client.get("/feeds").text)
-    steps = [("pause", False, "Paused"), ("resume", True, "Resumed"), ("remove", False, "config")]
-    for action, enabled, notice in steps:
-        response = client.post(f"/feeds/{feed.id}", data={"csrf": csrf, "action": action})
+    added = client.post("/feeds", data={"csrf": csrf, "url": "https://example.org/feed.xml"})
+    assert added.status_code == 303
+    mine = review.store.feed_named("example.org")
+    assert mine is not None
+    steps = [  # (feed, action, enabled after, notice): the CLI's rules for remove
+        (feed, "pause", False, "Paused"),
+        (feed, "resume", True, "Resumed"),
+        (feed, "remove", True, "comes from the config file"),
+        (mine, "remove", False, "Removed"),
+    ]
+    for row, action, enabled, notice in steps:
+        response = client.post(f"/feeds/{row.id}", data={"csrf": csrf, "action": action})
         assert response.status_code == 303
         assert notice in client.get(response.headers["location"]).text
-        assert review.store.feed(feed.id or 0).enabled is enabled
+        assert review.store.feed(row.id or 0).enabled is enabled
     html = client.get("/feeds").text
     assert ">paused<" in html and 'value="resume"' in html
     assert client.post("/feeds/999", data={"csrf": csrf, "action": "pause"}).status_code == 404

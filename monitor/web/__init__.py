@@ -5,8 +5,10 @@ Presenting and wiring only; the queries live in ``monitor.review_store``.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +20,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from monitor.errors import ConfigError, StoreError
+from monitor.errors import AlreadyExists, ConfigError, ListenError, NotFound, StoreError
 from monitor.review_links import TOKEN_ENV
 from monitor.web import api, pages
 from monitor.web.render import page
@@ -31,6 +33,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 MIN_TOKEN_LENGTH = 16
 MAX_BODY_BYTES = 64 * 1024  # forms here are a few fields
+LISTEN_BACKLOG = 2048  # uvicorn's own default
 STATIC = Path(__file__).resolve().parent / "static"
 
 _SIGNED_LINK = "/judge/{article_id:int}/{expires:int}/{sig:str}"  # from alerts: review_links
@@ -81,8 +84,13 @@ def create_app(*, app: App, token: str | None) -> Starlette:
     ]
     asgi = Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, token=token)],
-        exception_handlers={StoreError: _store_error, HTTPException: _http_error},
+        middleware=[Middleware(Guard, token=token, sessions=app.store)],
+        exception_handlers={
+            NotFound: _store_error,
+            AlreadyExists: _store_error,
+            StoreError: _store_error,
+            HTTPException: _http_error,
+        },
         max_body_size=MAX_BODY_BYTES,
     )
     asgi.state.monitor = app
@@ -90,9 +98,18 @@ def create_app(*, app: App, token: str | None) -> Starlette:
     return asgi
 
 
+STORE_STATUS = ((NotFound, 404), (AlreadyExists, 409))  # any other StoreError: 503
+
+
 def _store_error(request: Request, exc: Exception) -> Response:
-    log.error("web: %s", exc, extra={"path": request.url.path})
-    return PlainTextResponse(f"{exc}\nhint: {StoreError.hint}", status_code=503)
+    """The store's typed error as its status code, with its own hint."""
+    status = next((code for kind, code in STORE_STATUS if isinstance(exc, kind)), 503)
+    if status == 503:
+        log.error("web: %s", exc, extra={"path": request.url.path})
+    hint = exc.hint if isinstance(exc, StoreError) else StoreError.hint
+    if status == 404 and "text/html" in request.headers.get("accept", ""):
+        return page(request, "error.html", status=404, code=404, detail=str(exc))
+    return PlainTextResponse(f"{exc}\nhint: {hint}", status_code=status)
 
 
 def _http_error(request: Request, exc: Exception) -> Response:
@@ -106,15 +123,52 @@ def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def serve(*, app: App, host: str, port: int, token: str | None) -> None:
-    """Run the page with uvicorn until interrupted. Raises ``ConfigError`` on an unsafe binding."""
+    """Run the page with uvicorn until interrupted. Raises ``ConfigError`` on an unsafe binding
+    and ``ListenError`` when the port cannot be opened, before saying it serves."""
     import uvicorn
 
     check_binding(host=host, token=token)
+    sock = listen(host=host, port=port)
     log.info("web: serving on http://%s:%d/", host if ":" not in host else f"[{host}]", port)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(app=app, token=token),
         host=host,
         port=port,
         log_config=None,  # keep the CLI's logging set-up
         server_header=False,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def listen(*, host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``, or ``ListenError`` saying why not."""
+    where = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ListenError(f"web: cannot listen on {where}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise _listen_error(exc, where=where, port=port) from None
+    return sock
+
+
+def _listen_error(exc: OSError, *, where: str, port: int) -> ListenError:
+    if exc.errno == errno.EADDRINUSE:
+        return ListenError(f"web: cannot listen on {where}: the port is in use")
+    if exc.errno == errno.EACCES:
+        return ListenError(
+            f"web: cannot listen on {where}: permission denied",
+            hint=f"ports below 1024 need privileges; pass --port above 1023 (not {port})",
+        )
+    return ListenError(
+        f"web: cannot listen on {where}: {exc.strerror or exc}",
+        hint="pass --host with an address of this machine (127.0.0.1 for this machine only)",
     )

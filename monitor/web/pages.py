@@ -112,15 +112,11 @@ async def judge(request: Request) -> Response:
         raise HTTPException(400, "web: verdict must be 'relevant', 'irrelevant' or 'clear'")
     verdict = VERDICTS[given]
     store = monitor_app(request).store
-    try:
-        if verdict is None:
-            await run_in_threadpool(store.clear_judgement, article_id=article_id)
-        else:
-            await run_in_threadpool(store.set_judgement, article_id=article_id, relevant=verdict)
-    except StoreError as exc:
-        if await run_in_threadpool(store.article, article_id) is None:
-            raise HTTPException(404, f"web: no article with id {article_id}") from exc
-        raise
+    # NotFound is a 404, any other StoreError a 503 (the app's exception handlers)
+    if verdict is None:
+        await run_in_threadpool(store.clear_judgement, article_id=article_id)
+    else:
+        await run_in_threadpool(store.set_judgement, article_id=article_id, relevant=verdict)
     target = security.safe_next(str(form.get("next") or f"/articles/{article_id}"))
     return RedirectResponse(target, status_code=303)
 
@@ -172,7 +168,7 @@ NOTICES = {
     "pause": "Paused {name}.",
     "resume": "Resumed {name}; it is polled at once.",
     "remove": "Removed {name}; its articles stay stored.",
-    "remove-config": "Disabled {name}; it comes from the config file, remove it there too.",
+    "remove-config": "{name} comes from the config file: delete it there (watched until then).",
 }
 
 
@@ -260,9 +256,21 @@ async def login(request: Request) -> Response:
     given = str(form.get("token") or "")
     if not hmac.compare_digest(given.encode(), token.encode()):
         return page(request, "login.html", status=401, next=target, error="Wrong token.")
-    return security.login_response(request, token=token, target=target)
+    store = monitor_app(request).store
+    return await run_in_threadpool(
+        security.login_response,
+        request,
+        token=token,
+        target=target,
+        sessions=store,
+        now=utcnow(),
+    )
 
 
 async def logout(request: Request) -> Response:
-    await security.checked_form(request, token=token_of(request))
-    return security.logout_response()
+    token = token_of(request)
+    await security.checked_form(request, token=token)
+    sessions = monitor_app(request).store
+    return await run_in_threadpool(
+        security.logout_response, request, token=token, sessions=sessions
+    )

@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse
 from monitor.links import web_url
 from monitor.models import Feed, utcnow
 from monitor.review_store import MARK_END, MARK_START
-from monitor.web.security import CSRF_FIELD, csrf_token, is_authenticated
+from monitor.web.security import CSRF_FIELD, csrf_token
 
 CHART_WIDTH = 1000
 CHART_HEIGHT = 90
@@ -33,7 +33,7 @@ _env = Environment(
 
 def page(request: Request, name: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     template = _env.get_template(name)
-    signed_in = is_authenticated(request, token=request.app.state.token)
+    signed_in = bool(getattr(request.state, "signed_in", False))  # set by the Guard
     html = template.render(
         request=request,
         csrf=csrf_token(request),
