@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
@@ -104,14 +104,13 @@ class ReviewQueries:
 
     def count_matches(self, *, where: MatchFilter = MatchFilter()) -> int:
         """Rows ``where`` keeps: matches, or with ``per_story`` stories (one best copy each)."""
-        counted = func.count(func.distinct(_story_key())) if where.per_story else func.count()
         query = (
-            select(counted)
+            select(func.count())
             .select_from(Match)
             .join(Article, col(Article.id) == Match.article_id)
             .join(Feed, col(Feed.id) == Article.feed_id)
             .outerjoin(Judgement, col(Judgement.article_id) == Article.id)
-            .where(*self._conditions(where))
+            .where(*self._filtered(where))
         )
         with self._read() as s:
             return int(s.exec(query).one())
@@ -143,21 +142,30 @@ class ReviewQueries:
         return self._best_copy(where) if where.per_story else self._conditions(where)
 
     def _best_copy(self, where: MatchFilter) -> list[ColumnElement[bool]]:
-        """With ``per_story``: the match must be its story's best among those the filter keeps."""
+        """With ``per_story``: the match must be its story's best among those the filter keeps.
+
+        ``hide_irrelevant`` then hides the stories whose best copy was judged "not relevant"
+        (rather than bringing up the next copy of a story just judged)."""
         if not where.per_story:
             return []
         rank = func.row_number().over(
             partition_by=_story_key(), order_by=(col(Match.score).desc(), col(Match.id))
         )
         ranked = (
-            select(col(Match.id).label("match_id"), rank.label("rank"))
+            select(
+                col(Match.id).label("match_id"),
+                rank.label("rank"),
+                col(Judgement.relevant).label("relevant"),
+            )
             .join(Article, col(Article.id) == Match.article_id)
             .join(Feed, col(Feed.id) == Article.feed_id)
             .outerjoin(Judgement, col(Judgement.article_id) == Article.id)
-            .where(*self._conditions(where))
+            .where(*self._conditions(replace(where, hide_irrelevant=False)))
             .subquery()
         )
         best = select(ranked.c.match_id).where(ranked.c.rank == 1)
+        if where.hide_irrelevant:
+            best = best.where(or_(ranked.c.relevant.is_(None), ranked.c.relevant.is_(True)))
         return [col(Match.id).in_(best)]
 
     def _search_condition(self, words: str) -> ColumnElement[bool] | None:

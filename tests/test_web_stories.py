@@ -108,3 +108,19 @@ def test_the_best_copy_leads(stories: App) -> None:
 
 def _articles(application: App) -> list[Article]:
     return [r.article for r in application.store.review_matches(where=MatchFilter())]
+
+
+def test_judging_a_story_not_relevant_hides_the_story_not_just_its_copy(
+    client: Client, stories: App
+) -> None:
+    html = client.get("/").text
+    first = re.findall(r'<li class="match" id="article-(\d+)"', html)[0]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert csrf is not None
+    form = {"csrf": csrf.group(1), "verdict": "irrelevant", "next": "/"}
+    assert client.post(f"/articles/{first}/judgement", data=form).status_code == 303
+    after = client.get("/").text
+    assert f"{STORIES - 1} stories" in after  # its other copy does not take its place
+    assert len(re.findall(r'<li class="match"', after)) == STORIES - 1
+    assert f"{STORIES} stories for this filter" in client.get("/?judgement=all").text
+    assert "1 story for this filter" in client.get("/?judgement=irrelevant").text
