@@ -75,8 +75,12 @@ def marked(snippet: str) -> Markup:
     return Markup(safe.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>"))
 
 
-def excerpt(text: str | None, *, chars: int = EXCERPT_CHARS) -> str:
+def excerpt(text: str | None, skip: str | None = None, *, chars: int = EXCERPT_CHARS) -> str:
+    """The start of the text, flattened, without a leading repeat of ``skip`` (the title)."""
     flat = " ".join((text or "").split())
+    lead = " ".join((skip or "").split())
+    if lead and flat.startswith(lead):
+        flat = flat[len(lead) :].lstrip() or flat
     return flat if len(flat) <= chars else flat[: chars - 1].rsplit(" ", 1)[0] + " …"
 
 
