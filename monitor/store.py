@@ -371,7 +371,7 @@ class Store(
 
     def set_judgement(self, *, article_id: int, relevant: bool) -> Judgement:
         if not fits_row_id(article_id):
-            raise StoreError(f"store: no article with id {article_id}")
+            raise NotFound(f"store: no article with id {article_id}")
         with self._write() as s:
             if s.get(Article, article_id) is None:
                 raise NotFound(f"store: no article with id {article_id}")
