@@ -281,53 +281,33 @@ def mask_url_parts(text: str, *, url: str) -> str:
 
 class _AppriseDetails:
     """While sends run, apprise's logger lets DEBUG records reach its per-call capture (where a
-    failure's cause is logged) and hands the application's handlers only what they got before:
-    the operator's chosen verbosity is unchanged."""
+    failure's cause is logged) and, unless the operator asked for its debug lines (``-v``),
+    keeps them all from the application's handlers: the send's result carries apprise's words,
+    and the caller logs one line per failure (``notify: … not delivered (…)``), not two."""
 
     def __init__(self) -> None:
         self.logger = logging.getLogger("apprise")
         self.lock = threading.Lock()
         self.users = 0
-        self.saved = (logging.NOTSET, True)
-        self.forward = _Forward()
+        self.saved: tuple[int, bool] | None = None
 
     @contextmanager
     def opened(self) -> Iterator[None]:
         with self.lock:
             self.users += 1
-            if self.users == 1:
-                self._open()
+            if self.users == 1 and self.logger.getEffectiveLevel() > logging.DEBUG:
+                self.saved = (self.logger.level, self.logger.propagate)
+                self.logger.setLevel(logging.DEBUG)
+                self.logger.propagate = False
         try:
             yield
         finally:
             with self.lock:
                 self.users -= 1
-                if self.users == 0:
-                    self._close()
-
-    def _open(self) -> None:
-        self.saved = (self.logger.level, self.logger.propagate)
-        self.forward.threshold = self.logger.getEffectiveLevel()
-        if self.forward.threshold <= logging.DEBUG:
-            return
-        self.logger.addHandler(self.forward)
-        self.logger.setLevel(logging.DEBUG)
-        self.logger.propagate = False
-
-    def _close(self) -> None:
-        self.logger.removeHandler(self.forward)
-        self.logger.setLevel(self.saved[0])
-        self.logger.propagate = self.saved[1]
-
-
-class _Forward(logging.Handler):
-    """Passes the records the operator asked for on to the root logger's handlers."""
-
-    threshold = logging.WARNING
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= self.threshold:
-            logging.getLogger().callHandlers(record)
+                if self.users == 0 and self.saved is not None:
+                    self.logger.setLevel(self.saved[0])
+                    self.logger.propagate = self.saved[1]
+                    self.saved = None
 
 
 _APPRISE_DETAILS = _AppriseDetails()

@@ -236,3 +236,12 @@ def _done(
             extra={"feed": feed.name, "new": new, "matches": matches},
         )
     return result
+
+
+def check_feed(*, url: str, fetcher: Fetcher) -> feeds.ParsedFeed:
+    """Fetch ``url`` and parse it as the poll would; raise the poll's ``FetchError`` or
+    ``NotAFeedError`` when it does not answer with a feed (``feeds add`` asks first)."""
+    response = fetcher.fetch(url)
+    return feeds.parse_feed(
+        content=response.content, content_type=response.content_type, url=response.url
+    )
