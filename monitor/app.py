@@ -128,7 +128,7 @@ class App:
     def stages(self) -> Stages:
         from monitor.pipeline import Stages
 
-        self.extractor.start()  # only commands that poll build stages: warm the workers up now
+        self.extractor.start(workers=1)  # only polling commands build stages: warm one up now
         return Stages(
             store=self.store,
             fetcher=self.fetcher,
@@ -138,6 +138,7 @@ class App:
             entry_workers=self.settings.scheduler.entry_workers,
             story_window=self.settings.stories.window,
             story_threshold=self.settings.stories.threshold,
+            warm_up=self.extractor.start,
         )
 
     def outbox_policy(self) -> OutboxPolicy:

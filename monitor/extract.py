@@ -179,13 +179,15 @@ class ExtractorPool:
             self._reset()
             return None
 
-    def start(self) -> None:
-        """Start the workers now, so that their imports overlap the caller's own start-up and
-        are not paid by the first pages (each no-op job finds no idle worker: one is spawned)."""
-        if self.workers <= 0:
+    def start(self, *, workers: int | None = None) -> None:
+        """Start ``workers`` (default: all) now, so that their imports overlap the caller's own
+        start-up instead of delaying the first pages (each no-op job finds no idle worker, so
+        one is spawned for it; the pool never has more than ``self.workers``)."""
+        count = min(self.workers, self.workers if workers is None else workers)
+        if count <= 0:
             return
         executor = self._executor()
-        for _ in range(self.workers):
+        for _ in range(count):
             executor.submit(_ready)
 
     def _executor(self) -> ProcessPoolExecutor:

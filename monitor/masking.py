@@ -30,6 +30,11 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"([?&](?:\+|%2B|-|:|%3A)[^=&\s]+=){_VALUE}", re.I), rf"\g<1>{MASK}"),
     # any parameter named like a secret, in a query string or free text
     (re.compile(rf"(\b[\w.-]*(?:{_WORDS})[\w.-]*=){_VALUE}", re.I), rf"\g<1>{MASK}"),
+    # the same as a quoted key of a dict or JSON object (apprise's debug payloads and headers)
+    (
+        re.compile(rf"""(['"][\w.-]*(?:{_WORDS})[\w.-]*['"]\s*:\s*['"])[^'"]+""", re.I),
+        rf"\g<1>{MASK}",
+    ),
 )
 
 

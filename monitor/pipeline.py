@@ -52,6 +52,8 @@ class Stages:
     story_threshold: float = stories.DEFAULT_THRESHOLD
     # called after a match is stored (its alerts queued): the daemon wakes delivery with it
     match_stored: Callable[[], object] = lambda: None
+    # the daemon calls it once before its first poll: the extraction workers start
+    warm_up: Callable[[], object] = lambda: None
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,6 +137,7 @@ class Daemon:
             coalesce=True,
             next_run_time=datetime.now(UTC),
         )
+        self.stages.warm_up()
         log.info("scheduler: started, checking for due feeds every %gs", self.tick_seconds)
         self._delivery.start()
         self.scheduler.start()

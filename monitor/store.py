@@ -28,6 +28,7 @@ from sqlalchemy import (
     insert,
     or_,
     text,
+    update,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
@@ -175,18 +176,30 @@ class Store(
         max_age: float | None,
         now: datetime,
     ) -> None:
+        # Core statements, not the ORM: every poll ends here, 304s included (issue 17)
+        table = Feed.__table__  # type: ignore[attr-defined]
         with self._write() as s:
-            feed = _get_feed(s, feed_id)
-            feed.etag = etag or feed.etag
-            feed.last_modified = last_modified or feed.last_modified
-            feed.last_status = status
-            feed.last_polled_at = now
-            feed.error_count = 0
-            feed.last_error = None
-            feed.next_check_at = next_check_after_success(
-                now=now, interval=timedelta(seconds=feed.interval_seconds), max_age=max_age
+            conn = s.connection()
+            interval = conn.execute(
+                select(table.c.interval_seconds).where(table.c.id == feed_id)
+            ).scalar_one_or_none()
+            if interval is None:
+                raise NotFound(f"store: no feed with id {feed_id}")
+            conn.execute(
+                update(table)
+                .where(table.c.id == feed_id)
+                .values(
+                    etag=func.coalesce(etag or None, table.c.etag),
+                    last_modified=func.coalesce(last_modified or None, table.c.last_modified),
+                    last_status=status,
+                    last_polled_at=now,
+                    error_count=0,
+                    last_error=None,
+                    next_check_at=next_check_after_success(
+                        now=now, interval=timedelta(seconds=interval), max_age=max_age
+                    ),
+                )
             )
-            s.add(feed)
 
     def record_failure(
         self,

@@ -236,3 +236,51 @@ def test_a_feed_answering_410_repeatedly_is_marked_gone(
     feed = app.store.feed(feed_id)
     assert not feed.enabled and "feed gone: HTTP 410 3 times" in (feed.last_error or "")
     assert app.store.due_feeds(now=utcnow() + timedelta(days=30)) == []
+
+
+OLD_DATE, NEW_DATE = "Tue, 01 Dec 2026 10:00:00 GMT", "Wed, 02 Dec 2026 10:00:00 GMT"
+
+
+@pytest.mark.parametrize(
+    ("etag", "last_modified", "max_age", "kept_etag", "kept_modified", "wait"),
+    [
+        ('"v2"', NEW_DATE, None, '"v2"', NEW_DATE, 900),
+        (None, None, None, '"v1"', OLD_DATE, 900),  # a 304 without validators keeps the old
+        ("", "", 3600.0, '"v1"', OLD_DATE, 3600),  # max-age stretches the interval
+    ],
+)
+def test_a_success_records_validators_and_the_next_check_on_the_feed_row(
+    make_app: MakeApp,
+    etag: str | None,
+    last_modified: str | None,
+    max_age: float | None,
+    kept_etag: str,
+    kept_modified: str,
+    wait: int,
+) -> None:
+    app = make_app(feeds=[{"name": "n", "url": "http://127.0.0.1:9/feed", "interval": 900}])
+    feed_id = app.store.feeds()[0].id or 0
+    app.store.record_failure(feed_id=feed_id, error="x", status=500, retry_after=None, now=utcnow())
+    first = utcnow()
+    app.store.record_success(
+        feed_id=feed_id,
+        status=200,
+        etag='"v1"',
+        last_modified=OLD_DATE,
+        max_age=None,
+        now=first,
+    )
+    now = first + timedelta(seconds=60)
+    app.store.record_success(
+        feed_id=feed_id,
+        status=304,
+        etag=etag,
+        last_modified=last_modified,
+        max_age=max_age,
+        now=now,
+    )
+    row = app.store.feed(feed_id)
+    assert (row.etag, row.last_modified, row.last_status) == (kept_etag, kept_modified, 304)
+    assert (row.error_count, row.last_error) == (0, None)
+    checked = row.next_check_at.replace(tzinfo=now.tzinfo) - now
+    assert checked == timedelta(seconds=wait)

@@ -25,6 +25,7 @@ from typer.testing import CliRunner, Result
 from monitor import notify
 from monitor.app import App, build_app
 from monitor.cli import app as cli
+from monitor.masking import SecretMaskingFilter
 from monitor.models import AlertItem, Article, OutboxPolicy
 from monitor.outbox import deliver_due
 from monitor.settings import AlertSettings
@@ -162,6 +163,7 @@ def test_failed_deliveries_keep_secrets_out_of_logs_database_and_listing(
 ) -> None:
     policy = OutboxPolicy(destinations=alerting_app.outbox.keys)
     alerting_app.store.save_article(article=_article(alerting_app, title="Wheat"), outbox=policy)
+    caplog.handler.addFilter(SecretMaskingFilter())  # what the CLI's logging set-up installs
 
     report = deliver_due(alerting_app.outbox)
 

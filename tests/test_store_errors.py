@@ -91,7 +91,7 @@ READS = [["status"], ["feeds", "list"], ["matches", "list"], ["alerts", "list"]]
 READS += [["matches", "export", "--format", "json"], ["feeds", "export-opml"], ["config", "show"]]
 WRITES = [  # (command, its words: the right error, and the right hint)
     (["label", "{id}", "relevant"], "the database is read-only"),
-    (["feeds", "add", "https://example.org/rss.xml"], "the database is read-only"),
+    (["feeds", "add", "https://example.org/rss.xml", "--no-check"], "the database is read-only"),
 ]
 
 
@@ -110,7 +110,11 @@ def test_commands_that_read_work_on_a_read_only_database(polled: Path) -> None:
 MISTAKES = [  # (command, the error, its hint)
     (["label", "9999", "relevant"], "no article with id 9999", "`monitor matches list` shows"),
     (["feeds", "add", "{feed}", "--name", "Twice"], "is already watched", "pick another name"),
-    (["feeds", "add", "https://example.org/x.xml", "--name", "Local"], "'Local'", "feeds list"),
+    (
+        ["feeds", "add", "https://example.org/x.xml", "--name", "Local", "--no-check"],
+        "'Local'",
+        "feeds list",
+    ),
 ]
 
 
