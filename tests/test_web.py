@@ -215,7 +215,8 @@ def test_judgement_is_stored_and_shown(client: Client, review: App) -> None:
         f"/articles/{article_id}/judgement",
         data={"csrf": csrf, "verdict": "irrelevant", "next": "/?judgement=irrelevant"},
     )
-    assert response.status_code == 303 and response.headers["location"] == "/?judgement=irrelevant"
+    location = f"/?judgement=irrelevant&judged={article_id}"  # the list offers an undo
+    assert response.status_code == 303 and response.headers["location"] == location
     found = review.store.article(article_id)
     assert found is not None and found[2] is not None and found[2].relevant is False
     assert "judged not relevant" in client.get("/?judgement=irrelevant").text

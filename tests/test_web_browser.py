@@ -60,8 +60,15 @@ def test_judging_a_match_in_the_browser(review: App, browser_page: object, tmp_p
         row = page.locator("li.match").filter(has_text="Both sides will deliberate")
         with page.expect_navigation():
             row.get_by_role("button", name="not relevant").click()
-        assert re.fullmatch(re.escape(base) + r"/#article-\d+", page.url), page.content()
+        assert re.fullmatch(re.escape(base) + r"/\?judged=(\d+)#article-\1", page.url), page.url
         expect(page.locator(".summary")).to_contain_text("4 stories")  # hidden by default
+        expect(page.locator(".judged")).to_contain_text("Both sides will deliberate")
+        with page.expect_navigation():  # the notice's undo brings it back
+            page.locator(".judged").get_by_role("button", name="Undo").click()
+        expect(page.locator(".summary")).to_contain_text("5 stories")
+        assert page.url == base + "/", page.url
+        with page.expect_navigation():
+            row.get_by_role("button", name="not relevant").click()
         page.goto(base + "/?judgement=irrelevant")
         expect(page.locator(".summary")).to_contain_text("1 story for this filter")
         judged = page.locator("li.match").filter(has_text="Both sides will deliberate")

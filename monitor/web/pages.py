@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import date, timedelta
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -16,7 +16,7 @@ from monitor import review_links
 from monitor.app import App
 from monitor.errors import ConfigError, LinkError, StoreError
 from monitor.export import judgement_name
-from monitor.models import utcnow
+from monitor.models import Article, fits_row_id, utcnow
 from monitor.review_store import MatchFilter, ReviewRow
 from monitor.settings import new_feed_spec
 from monitor.store import Store, reasons_of
@@ -25,6 +25,7 @@ from monitor.web.query import parse_query
 from monitor.web.render import chart, page
 
 CHART_DAYS = 30
+JUDGED_PARAM = "judged"  # the article just judged "not relevant" from the list
 MAX_CHART_DAYS = 366
 VERDICTS = {"relevant": True, "irrelevant": False, "clear": None}  # clear: undo the judgement
 
@@ -57,6 +58,7 @@ def matches(request: Request) -> Response:
         chart=chart(store.matches_per_day(days=days, today=last, where=query.where)),
         sources=store.sources(),
         here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        judged=just_judged(request, store),
     )
 
 
@@ -118,7 +120,31 @@ async def judge(request: Request) -> Response:
     else:
         await run_in_threadpool(store.set_judgement, article_id=article_id, relevant=verdict)
     target = security.safe_next(str(form.get("next") or f"/articles/{article_id}"))
+    if verdict is False:  # the row leaves the list: the list says so, with an undo button
+        target = with_param(target, name=JUDGED_PARAM, value=str(article_id))
     return RedirectResponse(target, status_code=303)
+
+
+def with_param(target: str, *, name: str, value: str | None) -> str:
+    """``target`` (a path on this site) with one query parameter set, or removed (``None``)."""
+    parts = urlsplit(target)
+    if parts.path != "/":
+        return target
+    params = [(k, v) for k, v in parse_qsl(parts.query) if k != name]
+    params += [(name, value)] if value is not None else []
+    return urlunsplit(("", "", parts.path, urlencode(params), parts.fragment))
+
+
+def just_judged(request: Request, store: Store) -> tuple[Article, str] | None:
+    """The article the list was just told is not relevant, and the list's URL without it."""
+    raw = request.query_params.get(JUDGED_PARAM, "")
+    if not raw.isdigit() or not fits_row_id(int(raw)):
+        return None
+    found = store.article(int(raw))
+    if found is None or found[2] is None or found[2].relevant:
+        return None
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return found[0], with_param(here, name=JUDGED_PARAM, value=None)
 
 
 def _signed_article(request: Request) -> int:
