@@ -210,10 +210,15 @@ def build_fetcher(
 
 def build_outbox(settings: Settings, store: Store) -> Outbox:
     alerts = settings.alerts
-    destinations = notify.load_destinations(urls=alerts.urls, config_file=alerts.config)
+    destinations = notify.load_destinations(
+        named=[(d.name, d.url) for d in alerts.destinations],
+        urls=alerts.urls,
+        config_file=alerts.config,
+    )
     return Outbox(
         store=store,
         destinations={d.key: d for d in destinations},
+        aliases={d.legacy_key: d.key for d in destinations},
         renderer=notify.Renderer(user_templates=alerts.templates),
         settings=alerts,
     )

@@ -18,10 +18,17 @@ from pydantic import ValidationError
 from monitor import __version__, classify, notify, opml, views
 from monitor.app import App, build_app
 from monitor.errors import ConfigError, MonitorError
-from monitor.masking import install_masking_filter
+from monitor.masking import install_masking_filter, mask_secrets
 from monitor.models import utcnow
 from monitor.outbox import deliver_due
-from monitor.settings import FeedSpec, Settings, load_settings, parse_duration, public_view
+from monitor.settings import (
+    FeedSpec,
+    Settings,
+    config_path,
+    load_settings,
+    parse_duration,
+    public_view,
+)
 
 console = views.terminal()
 log = logging.getLogger("monitor")
@@ -121,7 +128,7 @@ def _errors() -> Iterator[None]:
 
 
 def _error(message: str, *, hint: str = "") -> None:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {mask_secrets(message)}", file=sys.stderr)
     if hint:
         print(f"hint: {hint}", file=sys.stderr)
 
@@ -198,7 +205,7 @@ def status(ctx: typer.Context) -> None:
     console.print(" · ".join(f"{v} {k}" for k, v in counts.items()))
     console.print(views.alerts_line(alerts), highlight=False)
     if failed:
-        console.print(views.alerts_table(failed, destinations=application.outbox.destinations))
+        console.print(views.alerts_table(failed, destinations=application.outbox.known))
 
 
 # -- feeds ----------------------------------------------------------------------------------
@@ -238,16 +245,20 @@ def _feed_spec(*, url: str, name: str | None, interval: str) -> FeedSpec:
 
 @feeds_app.command("remove")
 def feeds_remove(ctx: typer.Context, name: str) -> None:
-    """Stop watching a feed (its articles stay stored)."""
+    """Stop watching a feed added with `feeds add` (its articles stay stored)."""
     with _app(ctx) as application:
-        feed = application.store.remove_feed(name=name)
-    if feed is None:
-        _error(f"no feed named {name!r}")
-        raise typer.Exit(1)
-    if feed.origin == "config":
-        console.print(f"disabled {name!r}; it comes from the config file, remove it there too")
-    else:
-        console.print(f"removed feed {name!r}")
+        feed = application.store.feed_named(name)
+        if feed is not None and feed.enabled and feed.origin == "config":
+            _error(
+                f"feeds remove: {name!r} comes from the config file "
+                f"{config_path(ctx.obj.config)[0]}: delete its [[feeds]] entry there",
+                hint="config feeds are not removed from the command line; it is still watched",
+            )
+            raise typer.Exit(1)
+        if application.store.remove_feed(name=name) is None:
+            _error(f"no feed named {name!r}", hint="`monitor feeds list` shows the feeds watched")
+            raise typer.Exit(1)
+    console.print(f"removed feed {name!r} (its articles stay; `feeds add` watches it again)")
 
 
 @feeds_app.command("import-opml")
@@ -515,7 +526,6 @@ def serve(
     from monitor import web
 
     with _app(ctx) as application:
-        log.info("web: serving http://%s:%d/", host, port)
         web.serve(app=application, host=host, port=port, token=web.token_from_env())
 
 
@@ -528,7 +538,10 @@ def alerts_test(ctx: typer.Context) -> None:
     with _app(ctx) as application:
         outbox = application.outbox
         if not outbox.destinations:
-            raise ConfigError("config: alerts.urls: no alert destinations configured")
+            raise ConfigError(
+                "config: alerts: no alert destinations configured (alerts.urls or "
+                "[[alerts.destinations]])"
+            )
         message = outbox.renderer.test()
         results = [notify.send(d, message) for d in outbox.destinations.values()]
     console.print(views.send_results_table(results))
@@ -547,7 +560,7 @@ def alerts_list(
     """List alerts in the outbox, newest first."""
     with _app(ctx) as application:
         rows = application.store.list_alerts(status=status.value if status else None, limit=limit)
-        console.print(views.alerts_table(rows, destinations=application.outbox.destinations))
+        console.print(views.alerts_table(rows, destinations=application.outbox.known))
 
 
 @alerts_app.command("retry")

@@ -11,7 +11,8 @@
     │   └── HTTPStatusError      the server answered 4xx/5xx (carries status, Retry-After)
     ├── FeedError
     │   └── NotAFeedError        the body is not RSS/Atom (HTML page, garbage, empty)
-    └── StoreError               the database refused or is unreachable
+    ├── StoreError               the database refused or is unreachable
+    └── ListenError              `monitor serve` cannot open its port (in use, not allowed)
 
 Stages raise these; the pipeline records ``str(exc)`` on the feed row; the CLI prints
 ``exc.hint`` where there is one.
@@ -77,3 +78,13 @@ class NotAFeedError(FeedError):
 
 class StoreError(MonitorError):
     hint = "check storage.url and that the database is reachable"
+
+
+class ListenError(MonitorError):
+    """``monitor serve`` could not open its listening socket."""
+
+    hint = "another program (or another `monitor serve`) listens there: stop it or pass --port"
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint or self.hint

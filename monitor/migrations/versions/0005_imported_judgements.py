@@ -1,7 +1,7 @@
 """imported judgements: labelled articles brought in with `monitor label --import FILE.jsonl`
 
 Revision ID: 0005_imported_judgements
-Revises: 0003
+Revises: 0004_web_sessions
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_imported_judgements"
-down_revision = "0003"
+down_revision = "0004_web_sessions"
 branch_labels = None
 depends_on = None
 
