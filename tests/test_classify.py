@@ -320,3 +320,42 @@ def test_train_report_says_how_much_the_judgements_weigh(tmp_path: Path) -> None
     _, report = train(seeds_dir=SEEDS, judgements=judgements, threshold=0.5)
     assert f"cross-validation on {len(rows)} judgements" in report.render()
     assert "0 = seeds alone: 0: " in report.render()
+
+
+RETARGETED = """
+[[sides]]
+name = "India"
+names = ["India"]
+entities = ["ISRO"]
+[sides.cities]
+country = "IN"
+min_population = 1000000
+
+[[sides]]
+name = "China"
+names = ["China"]
+people = ["Xi Jinping"]
+[sides.cities]
+country = "CN"
+min_population = 1000000
+
+[[others]]
+name = "Pakistan"
+adjective = "Pakistani"
+capital = "Islamabad"
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mumbai and Shanghai", {0, 1}),
+        ("ISRO and Xi Jinping", {0, 1}),
+        ("Lahore and Moscow", set()),
+        ("Islamabad", {2}),
+    ],
+)
+def test_data_files_retarget_the_sides(tmp_path: Path, text: str, expected: set[int]) -> None:
+    path = tmp_path / "countries.toml"
+    path.write_text(RETARGETED, encoding="utf-8")
+    assert {m.entity for m in load_gazetteer(path).mentions(text)} == expected
