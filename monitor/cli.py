@@ -505,7 +505,12 @@ def _builder(application: App) -> Callable[[Sequence[classify.Example]], classif
     s = application.settings.classifier
 
     def build(judgements: Sequence[classify.Example]) -> classify.Classifier:
-        model, _ = classify.train(seeds_dir=s.seeds, judgements=judgements, threshold=s.threshold)
+        from monitor.app import seeds_required
+
+        with seeds_required():
+            model, _ = classify.train(
+                seeds_dir=s.seeds, judgements=judgements, threshold=s.threshold
+            )
         return model
 
     return build
