@@ -320,6 +320,7 @@ def test_train_report_says_how_much_the_judgements_weigh(tmp_path: Path) -> None
     _, report = train(seeds_dir=SEEDS, judgements=judgements, threshold=0.5)
     assert f"cross-validation on {len(rows)} judgements" in report.render()
     assert "0 = seeds alone: 0: " in report.render()
+    assert "word n-grams: " in report.render() and "F1 by word weight: 0: " in report.render()
 
 
 RETARGETED = """

@@ -185,7 +185,7 @@ def _report(
         weights=tuple(weights),
         intercept=classifier.intercept,
         top_terms=tuple(classifier.terms.top_terms(count=TOP_TERMS)),
-        teaching=classifier.teaching.render(),
+        teaching=f"{classifier.teaching.render()}\n  {classifier.words.render()}",
         input_hash=key,
         cache_path=path,
         build_seconds=0.0,

@@ -19,7 +19,8 @@ from monitor.classify.reasons import explain
 from monitor.classify.sides import Gazetteer
 from monitor.classify.synth import contrasts, short_forms
 from monitor.classify.teach import NOT_CHOSEN, Choice, Rows, choose_weight
-from monitor.classify.terms import TermModel, fit_terms
+from monitor.classify.terms import Row, TermModel, fit_terms
+from monitor.classify.words import NO_WORDS, WordModel, WordRows, choose_words
 
 REGULARISATION_C = 1.0
 MAX_ITERATIONS = 1000
@@ -105,19 +106,21 @@ class Classifier:
         self.terms = terms
         self.threshold = threshold
         self.teaching: Choice = NOT_CHOSEN
+        self.words: WordModel = NO_WORDS
 
     def score(self, *, title: str = "", text: str) -> Score:
         analysis = analyse(title=title, text=text, gazetteer=self.gazetteer, cues=self.cues)
-        value = self.probability(analysis)
-        reasons = self._reasons(analysis, title=title)
+        row = self.terms.vector(f"{title}\n{analysis.body}")
+        value = self.probability(analysis, row)
+        reasons = self._reasons(analysis, row)
         return Score(value=value, relevant=value >= self.threshold, reasons=reasons)
 
-    def probability(self, analysis: Analysis) -> float:
+    def probability(self, analysis: Analysis, row: Row) -> float:
         logit = float(np.dot(self.coef, analysis.vector)) + self.intercept
+        logit += self.words.logit(row)
         return round(1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit)))), 6)
 
-    def _reasons(self, analysis: Analysis, *, title: str) -> tuple[str, ...]:
-        row = self.terms.vector(f"{title}\n{analysis.body}")
+    def _reasons(self, analysis: Analysis, row: Row) -> tuple[str, ...]:
         return explain(
             analysis=analysis,
             sides=tuple(s.name for s in self.gazetteer.sides),
@@ -142,17 +145,17 @@ def fit(
     ]
     x, y = np.array([a.vector for a in analyses]), np.array(ts.labels)
     taught = np.array([not examples[g].source.startswith(SEED_PREFIX) for g in ts.groups])
-    choice = choose_weight(
-        rows=Rows(x=x, y=y, groups=np.array(ts.groups), real=np.array(ts.real), taught=taught),
-        fit=_regression,
-        threshold=threshold,
-    )
+    rows = Rows(x=x, y=y, groups=np.array(ts.groups), real=np.array(ts.real), taught=taught)
+    choice = choose_weight(rows=rows, fit=_regression, threshold=threshold)
     coef, intercept = _regression(x, y, choice.row_weights(taught))
-    terms = fit_terms(
-        documents=[f"{t}\n{a.body}" for t, a in zip(ts.titles, analyses, strict=True)],
-        labels=ts.labels,
-        sources=ts.sources,
-        real=ts.real,
+    documents = [f"{t}\n{a.body}" for t, a in zip(ts.titles, analyses, strict=True)]
+    terms = fit_terms(documents=documents, labels=ts.labels, sources=ts.sources, real=ts.real)
+    words = choose_words(
+        rows=rows,
+        words=_word_rows(terms, documents, ts),
+        fit=_regression,
+        weight=choice.weight,
+        threshold=threshold,
     )
     model = Classifier(
         gazetteer=gazetteer,
@@ -162,8 +165,18 @@ def fit(
         terms=terms,
         threshold=threshold,
     )
-    model.teaching = choice
+    model.teaching, model.words = choice, words
     return model, ts
+
+
+def _word_rows(terms: TermModel, documents: Sequence[str], ts: TrainingSet) -> WordRows:
+    real = [i for i, r in enumerate(ts.real) if r]
+    return WordRows(
+        rows=[terms.vector(documents[i]) for i in real],
+        labels=np.array([ts.labels[i] for i in real]),
+        groups=np.array([ts.groups[i] for i in real]),
+        size=len(terms.idf),
+    )
 
 
 def _regression(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float]:

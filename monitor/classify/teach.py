@@ -61,12 +61,17 @@ def choose_weight(*, rows: Rows, fit: Fit, threshold: float) -> Choice:
     judged = np.unique(rows.groups[rows.taught])
     if len(judged) < MIN_JUDGEMENTS or not rows.y[rows.taught & rows.real].any():
         return Choice(weight=DEFAULT_WEIGHT, f1_by_weight=(), judgements=len(judged))
-    fold_of = {int(g): n % FOLDS for n, g in enumerate(judged)}
-    fold = np.array([fold_of.get(int(g), -1) for g in rows.groups])
+    fold = fold_of_groups(rows.groups, judged)
     found = [(w, *_cross_validate(rows, fold, fit, weight=w, threshold=threshold)) for w in WEIGHTS]
     best = max(found, key=lambda s: (round(s[1], 3), -s[0]))
     scores = tuple((w, f1) for w, f1, _ in found)
     return Choice(weight=best[0], f1_by_weight=scores, judgements=len(judged))
+
+
+def fold_of_groups(groups: np.ndarray, judged: np.ndarray) -> np.ndarray:
+    """Each row's fold: judgements spread over the folds in order; other rows -1 (always kept)."""
+    fold_of = {int(g): n % FOLDS for n, g in enumerate(judged)}
+    return np.array([fold_of.get(int(g), -1) for g in groups])
 
 
 def _cross_validate(
@@ -85,10 +90,10 @@ def _cross_validate(
         truth += rows.y[test].tolist()
     y, p = np.array(truth, dtype=bool), np.clip(np.array(probability), 1e-6, 1 - 1e-6)
     loss = float(-np.mean(np.where(y, np.log(p), np.log(1 - p))))
-    return _f1(y, p >= threshold), loss
+    return f1_score(y, p >= threshold), loss
 
 
-def _f1(truth: np.ndarray, predicted: np.ndarray) -> float:
+def f1_score(truth: np.ndarray, predicted: np.ndarray) -> float:
     tp = int((truth & predicted).sum())
     fp = int((~truth & predicted).sum())
     fn = int((truth & ~predicted).sum())
