@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor import classify, notify
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, ReadOnly
 from monitor.extract import ExtractorPool
 from monitor.fetch import Fetcher, Resolver, resolve_host
 from monitor.models import OutboxPolicy, utcnow
@@ -154,16 +154,23 @@ def open_store(settings: Settings) -> Store:
     store = Store(url=settings.storage.url)
     try:
         store.prepare_schema()
-        store.sync_config_feeds(
-            [
-                FeedDef(name=f.name, url=f.url, interval_seconds=int(f.interval))
-                for f in settings.feeds
-            ]
-        )
+        _sync_feeds(store, settings)
     except Exception:
         store.close()
         raise
     return store
+
+
+def _sync_feeds(store: Store, settings: Settings) -> None:
+    """The config file's feeds into the database; on a read-only database (commands that only
+    read) the feeds stay as they were."""
+    feeds = [
+        FeedDef(name=f.name, url=f.url, interval_seconds=int(f.interval)) for f in settings.feeds
+    ]
+    try:
+        store.sync_config_feeds(feeds)
+    except ReadOnly as exc:
+        log.warning("%s; config feeds not updated, commands that write will fail", exc)
 
 
 def build_app(settings: Settings) -> App:
