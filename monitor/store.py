@@ -48,6 +48,7 @@ from monitor.models import (
     Story,
     StoryBand,
     StoryCandidate,
+    fits_row_id,
     next_check_after_failure,
     next_check_after_success,
     utcnow,
@@ -315,6 +316,8 @@ class Store(
             return _copies(s, story_ids)
 
     def article(self, article_id: int) -> tuple[Article, Feed, Judgement | None] | None:
+        if not fits_row_id(article_id):
+            return None
         with self._read() as s:
             article = s.get(Article, article_id)
             if article is None:
@@ -367,6 +370,8 @@ class Store(
     # -- judgements -----------------------------------------------------------------------
 
     def set_judgement(self, *, article_id: int, relevant: bool) -> Judgement:
+        if not fits_row_id(article_id):
+            raise StoreError(f"store: no article with id {article_id}")
         with self._write() as s:
             if s.get(Article, article_id) is None:
                 raise NotFound(f"store: no article with id {article_id}")
