@@ -54,6 +54,9 @@ from monitor.review_store import ReviewQueries
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 NO_ALERTS = OutboxPolicy()
+# A claimed feed is skipped by other pollers this long; a poller killed mid-poll leaves it due
+# again after it (kept short, so a restarted single daemon is not kept waiting).
+FEED_LEASE = timedelta(seconds=60)
 GONE_AFTER = 3  # consecutive HTTP 410 answers before a feed is disabled as gone
 
 
@@ -182,6 +185,27 @@ class Store(ReviewQueries, OutboxQueries):
                 .order_by(col(Feed.next_check_at))
             )
             return list(s.exec(query).all())
+
+    def claim_due_feeds(
+        self, *, now: datetime, lease: timedelta = FEED_LEASE, limit: int = 500
+    ) -> list[Feed]:
+        """Take due feeds for this poller: their next check moves to ``now + lease`` (the poll
+        then records the real one), so another daemon or worker skips them; a poller that dies
+        leaves the feed due again once the lease runs out. Rows another poller is claiming
+        right now are skipped (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+        query = (
+            select(Feed)
+            .where(col(Feed.enabled).is_(True), col(Feed.next_check_at) <= now)
+            .order_by(col(Feed.next_check_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self._write() as s:
+            feeds = list(s.exec(query).all())
+            for feed in feeds:
+                feed.next_check_at = now + lease
+                s.add(feed)
+            return feeds
 
     # -- polling state, on the feed row ---------------------------------------------------
 
