@@ -89,6 +89,7 @@ def main_callback(
         "htmldate",
         "courlan",
         "alembic",
+        "procrastinate",
     ):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
     ctx.obj = State(config=config)
@@ -150,6 +151,28 @@ def run(ctx: typer.Context) -> None:
             deliver=lambda: deliver_due(application.outbox),
             maintain=application.maintain,
         ).run()
+
+
+@app.command()
+def worker(
+    ctx: typer.Context,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="Jobs at once in this process [default: [worker] concurrency]."),
+    ] = None,
+) -> None:
+    """Run a worker on PostgreSQL's job queue; start any number, on any number of machines."""
+    from monitor.worker import require_postgresql, run_worker
+
+    state: State = ctx.obj
+    with _errors():
+        require_postgresql(state.settings().storage.url)
+    with _app(ctx) as application:
+        application.model()  # build or load the classifier before the first job
+        run_worker(
+            app=application,
+            concurrency=concurrency or application.settings.worker.concurrency,
+        )
 
 
 @app.command()

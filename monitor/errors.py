@@ -12,6 +12,7 @@
     ├── FeedError
     │   └── NotAFeedError        the body is not RSS/Atom (HTML page, garbage, empty)
     └── StoreError               the database refused or is unreachable
+        └── SchemaBehindError    the schema is older than this version: `monitor db upgrade`
 
 Stages raise these; the pipeline records ``str(exc)`` on the feed row; the CLI prints
 ``exc.hint`` where there is one.
@@ -77,3 +78,7 @@ class NotAFeedError(FeedError):
 
 class StoreError(MonitorError):
     hint = "check storage.url and that the database is reachable"
+
+
+class SchemaBehindError(StoreError):
+    hint = ""  # the message says what to run: one line

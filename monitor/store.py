@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, create_engine, select
 
 from monitor import migrate
-from monitor.errors import StoreError
+from monitor.errors import SchemaBehindError, StoreError
 from monitor.models import (
     Article,
     Entry,
@@ -42,6 +42,8 @@ from monitor.models import (
     Judgement,
     Match,
     OutboxPolicy,
+    PendingEntry,
+    Response,
     Story,
     StoryBand,
     StoryCandidate,
@@ -50,6 +52,7 @@ from monitor.models import (
     utcnow,
 )
 from monitor.outbox_store import OutboxQueries, _copies
+from monitor.queue_store import QueueQueries, entry_to_json
 from monitor.review_store import ReviewQueries
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -58,6 +61,7 @@ NO_ALERTS = OutboxPolicy()
 # again after it (kept short, so a restarted single daemon is not kept waiting).
 FEED_LEASE = timedelta(seconds=60)
 GONE_AFTER = 3  # consecutive HTTP 410 answers before a feed is disabled as gone
+STORY_LOCK_KEY = 0x5354_4F52  # "STOR": the advisory lock taken around story assignment
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +78,7 @@ class MatchRow:
     feed: Feed
 
 
-class Store(ReviewQueries, OutboxQueries):
+class Store(ReviewQueries, OutboxQueries, QueueQueries):
     def __init__(self, *, url: str, engine: Engine | None = None) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
@@ -89,7 +93,7 @@ class Store(ReviewQueries, OutboxQueries):
                 migrate.upgrade(self.engine)
                 return
         if state.behind:
-            raise StoreError(
+            raise SchemaBehindError(
                 f"store: the database schema is at revision {state.current or 'none'}, this "
                 f"version of monitor needs {state.head}: run `monitor db upgrade` first"
             )
@@ -187,12 +191,19 @@ class Store(ReviewQueries, OutboxQueries):
             return list(s.exec(query).all())
 
     def claim_due_feeds(
-        self, *, now: datetime, lease: timedelta = FEED_LEASE, limit: int = 500
+        self,
+        *,
+        now: datetime,
+        lease: timedelta = FEED_LEASE,
+        limit: int = 500,
+        then: Callable[[Any, list[Feed]], None] | None = None,
     ) -> list[Feed]:
         """Take due feeds for this poller: their next check moves to ``now + lease`` (the poll
         then records the real one), so another daemon or worker skips them; a poller that dies
         leaves the feed due again once the lease runs out. Rows another poller is claiming
-        right now are skipped (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+        right now are skipped (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). ``then`` gets the
+        driver connection and the feeds inside the claiming transaction (a worker defers their
+        poll jobs there)."""
         query = (
             select(Feed)
             .where(col(Feed.enabled).is_(True), col(Feed.next_check_at) <= now)
@@ -205,6 +216,9 @@ class Store(ReviewQueries, OutboxQueries):
             for feed in feeds:
                 feed.next_check_at = now + lease
                 s.add(feed)
+            if then is not None and feeds:
+                s.flush()
+                then(driver_connection(s), feeds)
             return feeds
 
     # -- polling state, on the feed row ---------------------------------------------------
@@ -220,17 +234,54 @@ class Store(ReviewQueries, OutboxQueries):
         now: datetime,
     ) -> None:
         with self._write() as s:
-            feed = _get_feed(s, feed_id)
-            feed.etag = etag or feed.etag
-            feed.last_modified = last_modified or feed.last_modified
-            feed.last_status = status
-            feed.last_polled_at = now
-            feed.error_count = 0
-            feed.last_error = None
-            feed.next_check_at = next_check_after_success(
-                now=now, interval=timedelta(seconds=feed.interval_seconds), max_age=max_age
+            _apply_success(
+                s,
+                feed_id=feed_id,
+                status=status,
+                etag=etag,
+                last_modified=last_modified,
+                max_age=max_age,
+                now=now,
             )
-            s.add(feed)
+
+    def record_entries(
+        self,
+        *,
+        feed_id: int,
+        entries: Sequence[Entry],
+        response: Response,
+        now: datetime,
+        then: Callable[[Any, list[int]], None],
+    ) -> list[int]:
+        """Record new entries for workers and the poll's success in one transaction; ``then``
+        gets the driver connection and the recorded ids there (the worker defers one job per
+        entry in it), so a crash either keeps entries and jobs together or loses neither."""
+        with self._write() as s:
+            rows = [
+                PendingEntry(
+                    feed_id=feed_id,
+                    entry_key=e.key,
+                    canonical_url=e.canonical_url,
+                    data=entry_to_json(e),
+                    created_at=now,
+                )
+                for e in entries
+            ]
+            s.add_all(rows)
+            s.flush()
+            ids = [r.id or 0 for r in rows]
+            if ids:
+                then(driver_connection(s), ids)
+            _apply_success(
+                s,
+                feed_id=feed_id,
+                status=response.status,
+                etag=response.etag,
+                last_modified=response.last_modified,
+                max_age=response.max_age,
+                now=now,
+            )
+            return ids
 
     def record_failure(
         self,
@@ -266,7 +317,8 @@ class Store(ReviewQueries, OutboxQueries):
     # -- articles -------------------------------------------------------------------------
 
     def new_entries(self, *, feed_id: int, entries: Sequence[Entry]) -> list[Entry]:
-        """Entries never stored before: not by this feed's key, nor by canonical URL anywhere."""
+        """Entries never stored before (nor recorded for a worker's job): not by this feed's
+        key, nor by canonical URL anywhere."""
         keys = {e.key for e in entries}
         urls = {e.canonical_url for e in entries if e.canonical_url}
         with self._read() as s:
@@ -282,6 +334,8 @@ class Store(ReviewQueries, OutboxQueries):
                     select(Article.canonical_url).where(col(Article.canonical_url).in_(urls))
                 ).all()
             )
+            seen_keys |= self.pending_keys(s, feed_id=feed_id, keys=keys)
+            seen_urls |= self.pending_urls(s, urls=urls)
         fresh: list[Entry] = []
         for entry in entries:
             if entry.key in seen_keys or (entry.canonical_url or entry.key) in seen_urls:
@@ -298,17 +352,23 @@ class Store(ReviewQueries, OutboxQueries):
         outbox: OutboxPolicy = NO_ALERTS,
         story_id: int | None = None,
         bands: Sequence[int] = (),
+        pending_id: int | None = None,
     ) -> Match | None:
         """Store the article in its story (a new one unless ``story_id``) and, when the
         classifier found it relevant, its match; the story's first relevant copy also queues
         its alerts. All of it commits together: a match never exists without its alerts.
 
         Returns the match created, or ``None``. An article that another poller stored first is
-        skipped silently (it is the same article).
+        skipped silently (it is the same article). ``pending_id``: the recorded entry (a worker's
+        "process entry" job) this article settles, forgotten in the same transaction.
         """
         now = utcnow()
         try:
             with self._write() as s:
+                if pending_id is not None:
+                    s.connection().execute(
+                        delete(PendingEntry).where(col(PendingEntry.id) == pending_id)
+                    )
                 story = (s.get(Story, story_id) if story_id else None) or Story(created_at=now)
                 s.add(story)
                 s.flush()
@@ -332,7 +392,26 @@ class Store(ReviewQueries, OutboxQueries):
                     s.add(story)
                 return match
         except IntegrityError:
+            if pending_id is not None:
+                self.forget_entry(pending_id)
             return None
+
+    @contextmanager
+    def story_lock(self) -> Iterator[None]:
+        """Held around a story look-up and the insert that follows it. On PostgreSQL a session
+        advisory lock, so pollers in other processes and on other machines wait their turn too
+        (SQLite writers are one process, serialised by the caller's lock)."""
+        if self.is_sqlite:
+            yield
+            return
+        with self._translate(), self.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STORY_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STORY_LOCK_KEY})
+                conn.commit()
 
     def story_candidates(self, *, bands: Sequence[int], since: datetime) -> list[StoryCandidate]:
         """Stored articles since ``since`` sharing at least one LSH band key (an index lookup)."""
@@ -441,6 +520,35 @@ def _get_feed(s: Session, feed_id: int) -> Feed:
     if feed is None:
         raise StoreError(f"store: no feed with id {feed_id}")
     return feed
+
+
+def _apply_success(
+    s: Session,
+    *,
+    feed_id: int,
+    status: int,
+    etag: str | None,
+    last_modified: str | None,
+    max_age: float | None,
+    now: datetime,
+) -> None:
+    feed = _get_feed(s, feed_id)
+    feed.etag = etag or feed.etag
+    feed.last_modified = last_modified or feed.last_modified
+    feed.last_status = status
+    feed.last_polled_at = now
+    feed.error_count = 0
+    feed.last_error = None
+    feed.next_check_at = next_check_after_success(
+        now=now, interval=timedelta(seconds=feed.interval_seconds), max_age=max_age
+    )
+    s.add(feed)
+
+
+def driver_connection(s: Session) -> Any:
+    """The DBAPI (psycopg) connection under the session's transaction, for a job queue that
+    defers its jobs in that same transaction."""
+    return s.connection().connection.driver_connection
 
 
 def _upsert_config_feed(s: Session, row: Feed | None, spec: FeedDef) -> None:
