@@ -15,7 +15,7 @@ Progress = Callable[[str], None]
 class Case:
     """One case of the suite: what it proves, whether it held, and the figures it measured."""
 
-    group: str  # "hostile feeds", "hostile articles", "fuzzing", "crashes", "outages", "load"
+    group: str  # "hostile feeds", "hostile articles", "hostile output", "fuzzing", "crashes", …
     name: str  # e.g. "gzip bomb"
     proves: str  # one sentence: what holding this case shows
     passed: bool

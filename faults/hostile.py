@@ -1,7 +1,8 @@
 """Hostile feeds: servers that fail, stall, flood, bomb, loop or point inward, and documents built
 to hurt an XML parser. Each feed is polled through ``poll_feed`` like the daemon does; the feed row
 must say what went wrong and back off, nothing may escape, and a healthy feed in the same app must
-keep polling. The article pages are in ``faults/hostile_articles.py``.
+keep polling. The article pages are in ``faults/hostile_articles.py``, text built to hurt the
+terminal and spreadsheets in ``faults/hostile_output.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from faults import hostile_articles
+from faults import hostile_articles, hostile_output, rebinding
 from faults.common import Case, Progress
 from faults.hostile_lab import (
     INTERVAL,
@@ -71,9 +72,17 @@ def run(
         for case in cases:
             progress(f"hostile feeds: {case.name}")
             results.append(_run_case(bench, case, size=size))
-    return results + hostile_articles.run(
-        reduced=reduced, database_url=database_url, workdir=workdir, progress=progress
-    )
+        progress(f"hostile feeds: {rebinding.NAME}")
+        results.append(rebinding.run_case(bench))
+    return [
+        *results,
+        *hostile_articles.run(
+            reduced=reduced, database_url=database_url, workdir=workdir, progress=progress
+        ),
+        *hostile_output.run(
+            reduced=reduced, database_url=database_url, workdir=workdir, progress=progress
+        ),
+    ]
 
 
 def case_names(*, reduced: bool) -> list[str]:
@@ -82,7 +91,12 @@ def case_names(*, reduced: bool) -> list[str]:
     pages = hostile_articles.page_cases(
         hostile_articles.REDUCED if reduced else hostile_articles.FULL
     )
-    return [c.name for c in feed_cases(size)] + [c.name for c in pages]
+    return (
+        [c.name for c in feed_cases(size)]
+        + [rebinding.NAME]
+        + [c.name for c in pages]
+        + hostile_output.case_names(reduced=reduced)
+    )
 
 
 def _run_case(bench: Lab, case: FeedCase, *, size: Size) -> Case:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor import classify, notify
+from monitor.errors import ConfigError
 from monitor.extract import ExtractorPool
 from monitor.fetch import Fetcher, Resolver, resolve_host
 from monitor.models import OutboxPolicy, utcnow
@@ -53,13 +56,28 @@ class ModelHolder:
             return
         if self._model is not None:
             log.info("classify: seeds or judgements changed, loading the new model")
-        self._model = classify.load_classifier(
-            seeds_dir=self.settings.classifier.seeds,
-            judgements=examples,
-            threshold=self.settings.classifier.threshold,
-            cache_dir=self.settings.classifier.cache_dir,
-        )
+        try:
+            with seeds_required():
+                self._model = classify.load_classifier(
+                    seeds_dir=self.settings.classifier.seeds,
+                    judgements=examples,
+                    threshold=self.settings.classifier.threshold,
+                    cache_dir=self.settings.classifier.cache_dir,
+                )
+        except ConfigError as exc:
+            if self._model is None:
+                raise
+            log.error("%s; keeping the model already loaded", exc)
         self._signature = signature
+
+
+@contextmanager
+def seeds_required() -> Iterator[None]:
+    """A classifier with no positive example is a configuration error naming the folder."""
+    try:
+        yield
+    except classify.NoPositiveExamplesError as exc:
+        raise ConfigError(f"{exc} (set classifier.seeds)") from exc
 
 
 def judgement_examples(store: Store) -> list[classify.Example]:

@@ -14,16 +14,16 @@ from urllib.parse import urlsplit
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
 from monitor import __version__, notify, opml, views
 from monitor.app import App, build_app
 from monitor.errors import ConfigError, MonitorError
+from monitor.masking import install_masking_filter
 from monitor.models import utcnow
 from monitor.outbox import deliver_due
 from monitor.settings import FeedSpec, Settings, load_settings, parse_duration, public_view
 
-console = Console()
+console = views.terminal()
 log = logging.getLogger("monitor")
 
 app = typer.Typer(
@@ -80,6 +80,7 @@ def main_callback(
         format="%(asctime)s %(levelname)-7s %(message)s",
         stream=sys.stderr,
     )
+    install_masking_filter()  # no secret in any log line, at any verbosity
     for noisy in (
         "httpx",
         "httpcore",
@@ -415,9 +416,9 @@ def label(
 def train(ctx: typer.Context) -> None:
     """Rebuild the model from seed articles and your judgements; print what it learned."""
     from monitor import classify
-    from monitor.app import judgement_examples
+    from monitor.app import judgement_examples, seeds_required
 
-    with _app(ctx) as application:
+    with _app(ctx) as application, seeds_required():
         s = application.settings.classifier
         _model, report = classify.train(
             seeds_dir=s.seeds,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any
@@ -10,7 +9,7 @@ from typing import IO, Any
 from monitor.errors import ConfigError
 from monitor.review_store import ReviewRow
 from monitor.store import MatchRow
-from monitor.views import match_record
+from monitor.views import match_record, write_csv
 
 FORMATS = ("csv", "json", "jsonl")
 CSV_FIELDS = (
@@ -25,7 +24,6 @@ CSV_FIELDS = (
     "judgement",
     "reasons",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # spreadsheets run these as formulas
 
 
 def record(row: ReviewRow) -> dict[str, Any]:
@@ -49,17 +47,7 @@ def export_matches(rows: Iterable[ReviewRow], *, fmt: str, out: IO[str]) -> None
 
 
 def _write_csv(records: Sequence[dict[str, Any]], out: IO[str]) -> None:
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for r in records:
-        writer.writerow({k: _cell(v) for k, v in {**r, "reasons": "; ".join(r["reasons"])}.items()})
-
-
-def _cell(value: Any) -> Any:
-    """Third-party text that a spreadsheet would evaluate is quoted with a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    write_csv(records, fields=CSV_FIELDS, out=out)
 
 
 def _write_json(records: Sequence[dict[str, Any]], out: IO[str]) -> None:

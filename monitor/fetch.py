@@ -4,6 +4,12 @@ Timeouts (per operation and for the whole transfer), a cap on the decoded body s
 limit, the user agent, conditional GET, Cache-Control max-age and Retry-After, and the address
 policy: by default URLs whose host resolves to a private, loopback, link-local or otherwise
 non-public address are refused, at every redirect hop.
+
+The address check is made on the very address the connection uses (no DNS rebinding between check
+and connect): the fetcher's own transport resolves each host once, when it opens a connection,
+checks every address, and opens the socket to one of those checked addresses, while the Host
+header and the TLS server name stay the host name. A client passed in (tests, the fault lab) has
+its own transport, so there the addresses are checked before each request instead.
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ import re
 import socket
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from monitor.errors import (
@@ -34,6 +41,7 @@ from monitor.models import Response
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_BYTES = 5_000_000
 DEFAULT_MAX_REDIRECTS = 5
+DEFAULT_MAX_CONNECTIONS = 20
 ALLOWED_SCHEMES = ("http", "https")
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 # The encodings we inflate ourselves (see _decoded); asking for exactly these keeps servers from
@@ -62,8 +70,80 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+class AddressPolicy:
+    """Where a host may be reached: resolved once, every address checked against the policy."""
+
+    def __init__(self, *, resolver: Resolver, allow_private_networks: bool) -> None:
+        self.resolver = resolver
+        self.allow_private_networks = allow_private_networks
+
+    def addresses(self, host: str, *, url: str) -> list[str]:
+        """All addresses of ``host``, each one allowed; else ``BlockedURLError``."""
+        addresses = self.resolver(host)  # an address literal resolves to itself
+        if not addresses:
+            raise NetworkError(f"fetch: host {host!r} resolves to no address", url=url)
+        if self.allow_private_networks:
+            return addresses
+        for address in addresses:
+            if not is_public_address(address):
+                raise BlockedURLError(
+                    f"fetch: refused, {host} resolves to non-public address {address}", url=url
+                )
+        return addresses
+
+
+class PinnedBackend(httpcore.NetworkBackend):
+    """Opens each connection to an address the policy has just checked, never re-resolving: the
+    host name httpcore asks for is resolved by the policy and the socket goes to that address.
+    httpcore still takes the TLS server name (and httpx the Host header) from the URL."""
+
+    def __init__(self, *, policy: AddressPolicy) -> None:
+        self.policy = policy
+        self.inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        failure: Exception | None = None
+        for address in self.policy.addresses(host, url=f"{host}:{port}"):
+            try:
+                return self.inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc  # try the host's next address, as the system would
+        assert failure is not None  # addresses() never returns an empty list
+        raise failure
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+
+class PinnedTransport(httpx.HTTPTransport):
+    """httpx's own transport over a ``PinnedBackend`` (httpx has no public hook for a network
+    backend, so the connection pool is replaced right after construction)."""
+
+    def __init__(self, *, policy: AddressPolicy, max_connections: int) -> None:
+        super().__init__()
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=max_connections,
+            network_backend=PinnedBackend(policy=policy),
+        )
+
+
 class Fetcher:
-    """A small HTTP client with the monitor's policies. Pass ``client`` to inject a transport."""
+    """A small HTTP client with the monitor's policies. Pass ``client`` to inject a transport;
+    without one, connections go only to the addresses the policy checked (see the module doc)."""
 
     def __init__(
         self,
@@ -80,9 +160,13 @@ class Fetcher:
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         self.allow_private_networks = allow_private_networks
-        self.resolver = resolver
+        self.policy = AddressPolicy(
+            resolver=resolver, allow_private_networks=allow_private_networks
+        )
+        self.pins_addresses = client is None
         self.client = client or httpx.Client(
-            timeout=httpx.Timeout(timeout), limits=httpx.Limits(max_connections=20)
+            timeout=httpx.Timeout(timeout),
+            transport=PinnedTransport(policy=self.policy, max_connections=DEFAULT_MAX_CONNECTIONS),
         )
         self.client.headers["User-Agent"] = user_agent
         self.client.headers["Accept-Encoding"] = ACCEPT_ENCODING
@@ -108,18 +192,13 @@ class Fetcher:
         raise TooManyRedirectsError(f"fetch: more than {self.max_redirects} redirects", url=url)
 
     def check_url(self, url: str) -> None:
-        """Refuse schemes other than http(s) and, unless allowed, non-public addresses."""
+        """Refuse schemes other than http(s); with an injected transport, which the fetcher
+        cannot pin, also refuse (unless allowed) hosts with a non-public address."""
         parts = urlsplit(url)
         if parts.scheme.lower() not in ALLOWED_SCHEMES or not parts.hostname:
             raise BlockedURLError("fetch: only http and https URLs are fetched", url=url)
-        if self.allow_private_networks:
-            return
-        for address in self.resolver(parts.hostname):
-            if not is_public_address(address):
-                raise BlockedURLError(
-                    f"fetch: refused, {parts.hostname} resolves to non-public address {address}",
-                    url=url,
-                )
+        if not self.pins_addresses:
+            self.policy.addresses(parts.hostname, url=url)
 
     def _interpret(self, r: httpx.Response, *, deadline: float) -> Response:
         if r.status_code == 304:

@@ -26,6 +26,7 @@ from jinja2 import (
 
 from monitor.errors import ConfigError
 from monitor.links import web_url
+from monitor.masking import mask_secrets
 from monitor.models import AlertItem
 
 PACKAGE_TEMPLATES = "templates"
@@ -170,7 +171,7 @@ def send(destination: Destination, message: Message) -> SendResult:
     return SendResult(
         destination=destination.display,
         ok=False,
-        error=f"notify: sending failed: {error or 'apprise reported failure'}",
+        error=mask_secrets(f"notify: sending failed: {error or 'apprise reported failure'}"),
     )
 
 

@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import (
@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from monitor import PROJECT_URL, __version__
 from monitor.errors import ConfigError
+from monitor.masking import MASK, is_secret_parameter
 
 DEFAULT_CONFIG = Path("config/monitor.toml")
 DEFAULT_USER_AGENT = f"monitor/{__version__} (+{PROJECT_URL})"
@@ -196,16 +197,22 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
-def config_path(explicit: Path | None = None) -> Path:
+def config_path(explicit: Path | None = None) -> tuple[Path, bool]:
+    """The config file to read, and whether it was named (``--config`` or ``MONITOR_CONFIG``)."""
     if explicit is not None:
-        return explicit
-    return Path(os.environ.get("MONITOR_CONFIG", DEFAULT_CONFIG))
+        return explicit, True
+    named = os.environ.get("MONITOR_CONFIG")
+    return (Path(named), True) if named else (DEFAULT_CONFIG, False)
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """Read the TOML file (if it exists), apply the environment, validate once."""
-    path = config_path(path)
-    data = _read_toml(path)
+    """Read the TOML file (if it exists), apply the environment, validate once.
+
+    Relative paths written in the file resolve against the file's folder; those from
+    ``MONITOR_*`` variables (and the defaults) against the working directory."""
+    path, named = config_path(path)
+    data = _read_toml(path, named=named)
+    _resolve_paths(data, base=path.resolve().parent)
     shortcut = os.environ.get("MONITOR_ALLOW_PRIVATE_NETWORKS")
     if shortcut is not None:
         data.setdefault("fetch", {})["allow_private_networks"] = shortcut
@@ -215,15 +222,54 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(_describe(exc, path)) from None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        if path == DEFAULT_CONFIG or "MONITOR_CONFIG" not in os.environ:
+def _read_toml(path: Path, *, named: bool) -> dict[str, Any]:
+    if not path.is_file():
+        if not named:
             return {}
         raise ConfigError(f"config: file not found: {path}")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config: {path}: not valid TOML: {exc}") from None
+
+
+def _resolve_paths(data: dict[str, Any], *, base: Path) -> None:
+    """Make the file's relative path settings (every ``Path`` field, and a SQLite database
+    file in ``storage.url``) absolute against ``base``, in place, before validation."""
+    for section, value in data.items():
+        field = Settings.model_fields.get(section)
+        model = field.annotation if field is not None else None
+        if not isinstance(value, dict) or not (
+            isinstance(model, type) and issubclass(model, BaseModel)
+        ):
+            continue
+        for key in _path_fields(model):
+            if isinstance(value.get(key), str) and value[key]:
+                value[key] = str(base / Path(value[key]).expanduser())
+    storage = data.get("storage")
+    if isinstance(storage, dict) and isinstance(storage.get("url"), str):
+        storage["url"] = _resolve_sqlite_url(storage["url"], base=base)
+
+
+def _path_fields(model: type[BaseModel]) -> list[str]:
+    return [
+        name
+        for name, field in model.model_fields.items()
+        if field.annotation is Path or Path in get_args(field.annotation)
+    ]
+
+
+def _resolve_sqlite_url(url: str, *, base: Path) -> str:
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return url  # the validator names the problem
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if database.startswith("file:") or Path(database).is_absolute():
+        return url
+    return parsed.set(database=str(base / database)).render_as_string(hide_password=False)
 
 
 def _describe(exc: ValidationError, path: Path) -> str:
@@ -264,16 +310,13 @@ def mask_alert_url(url: str) -> str:
     return _mask_query(str(plugin.url(privacy=True)))
 
 
-_SECRET_WORDS = ("key", "token", "secret", "pass", "auth", "sig", "cred")
-
-
 def _mask_query(url: str) -> str:
     """Hide the values of query parameters apprise's privacy mode shows as they are: custom
     headers (``+X-Api-Key``), payload fields (``:``), extra GET parameters (``-``), and
     anything named like a key, token, secret or password."""
     parts = urlsplit(url)
     pairs = [
-        (k, "***" if k[:1] in "+-:" or any(w in k.lower() for w in _SECRET_WORDS) else v)
+        (k, MASK if is_secret_parameter(k) else v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
     ]
     return urlunsplit(parts._replace(query=urlencode(pairs, safe="*")))

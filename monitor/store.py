@@ -35,6 +35,8 @@ from sqlmodel import Session, col, create_engine, select
 
 from monitor import migrate
 from monitor.errors import SchemaBehindError, StoreError
+from monitor.feed_store import FeedDef as FeedDef
+from monitor.feed_store import FeedQueries
 from monitor.models import (
     Article,
     Entry,
@@ -65,20 +67,13 @@ STORY_LOCK_KEY = 0x5354_4F52  # "STOR": the advisory lock taken around story ass
 
 
 @dataclass(frozen=True, slots=True)
-class FeedDef:
-    name: str
-    url: str
-    interval_seconds: int
-
-
-@dataclass(frozen=True, slots=True)
 class MatchRow:
     match: Match
     article: Article
     feed: Feed
 
 
-class Store(ReviewQueries, OutboxQueries, QueueQueries):
+class Store(FeedQueries, ReviewQueries, OutboxQueries, QueueQueries):
     def __init__(self, *, url: str, engine: Engine | None = None) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
@@ -137,18 +132,6 @@ class Store(ReviewQueries, OutboxQueries, QueueQueries):
             raise StoreError(f"store: database error: {reason}") from exc
 
     # -- feeds ----------------------------------------------------------------------------
-
-    def sync_config_feeds(self, feeds: Sequence[FeedDef]) -> None:
-        """Make the config file's feeds exist (by URL); disable config feeds no longer listed."""
-        wanted = {f.url: f for f in feeds}
-        with self._write() as s:
-            existing = {f.url: f for f in s.exec(select(Feed)).all()}
-            for url, spec in wanted.items():
-                _upsert_config_feed(s, existing.get(url), spec)
-            for url, row in existing.items():
-                if row.origin == "config" and url not in wanted:
-                    row.enabled = False
-                    s.add(row)
 
     def add_feed(self, *, name: str, url: str, interval_seconds: int) -> Feed:
         feed = Feed(name=name, url=url, interval_seconds=interval_seconds, origin="cli")
@@ -549,16 +532,6 @@ def driver_connection(s: Session) -> Any:
     """The DBAPI (psycopg) connection under the session's transaction, for a job queue that
     defers its jobs in that same transaction."""
     return s.connection().connection.driver_connection
-
-
-def _upsert_config_feed(s: Session, row: Feed | None, spec: FeedDef) -> None:
-    if row is None:
-        row = Feed(name=spec.name, url=spec.url, origin="config")
-    elif row.origin == "config":
-        row.name = spec.name
-    row.interval_seconds = spec.interval_seconds
-    row.enabled = True
-    s.add(row)
 
 
 def _make_engine(url: str) -> Engine:

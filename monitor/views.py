@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from monitor.classify import Classifier
 from monitor.errors import ConfigError
@@ -48,6 +48,20 @@ class Judgement(enum.StrEnum):
     irrelevant = "irrelevant"
 
 
+def terminal(
+    *, file: IO[str] | None = None, width: int | None = None, color: bool | None = None
+) -> Console:
+    """The console every command prints through. Feed titles, URLs and error texts come from
+    third parties, so nothing printed is read as rich markup (``[/bold]``, ``[link=…]``) or as
+    emoji codes; control characters are dropped by rich itself."""
+    return Console(file=file, width=width, force_terminal=color, markup=False, emoji=False)
+
+
+def add_row(table: Table, *cells: str) -> None:
+    """A table row whose cells are literal text, whichever console prints the table."""
+    table.add_row(*(Text(cell) for cell in cells))
+
+
 def parse_date(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -75,7 +89,8 @@ def poll_table(results: Sequence[PollResult]) -> Table:
     for column in ("feed", "outcome", "HTTP", "new", "matches", "seconds", "error"):
         table.add_column(column)
     for r in sorted(results, key=lambda r: r.feed):
-        table.add_row(
+        add_row(
+            table,
             r.feed,
             r.outcome,
             str(r.http_status or "-"),
@@ -98,7 +113,8 @@ def status_table(feeds: Sequence[Feed]) -> Table:
         table.add_column(column)
     for f in feeds:
         state = "disabled" if not f.enabled else ("failing" if f.error_count else "ok")
-        table.add_row(
+        add_row(
+            table,
             f.name,
             state,
             _ago(f.last_polled_at),
@@ -115,7 +131,7 @@ def feeds_table(feeds: Sequence[Feed]) -> Table:
     for column in ("name", "url", "interval", "from"):
         table.add_column(column)
     for f in feeds:
-        table.add_row(f.name, f.url, f"{f.interval_seconds // 60}m", f.origin)
+        add_row(table, f.name, f.url, f"{f.interval_seconds // 60}m", f.origin)
     return table
 
 
@@ -147,17 +163,31 @@ def print_matches(
     if fmt is Format.json:
         console.file.write(json.dumps(records, indent=2, ensure_ascii=False) + "\n")
     elif fmt is Format.csv:
-        _write_csv(records, out=console.file)
+        write_csv(records, fields=LIST_CSV_FIELDS, out=console.file)
     else:
         console.print(_matches_table(records))
 
 
-def _write_csv(records: Sequence[dict[str, Any]], *, out: IO[str]) -> None:
-    fields = ["id", "url", "title", "source", "published", "score", "matched_at", "reasons"]
-    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
+LIST_CSV_FIELDS = ("id", "url", "title", "source", "published", "score", "matched_at", "reasons")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # spreadsheets run cells starting so
+
+
+def write_csv(records: Sequence[dict[str, Any]], *, fields: Sequence[str], out: IO[str]) -> None:
+    """The one CSV writer (``matches list`` and ``matches export``): ``reasons`` joined by
+    ``; ``, and every cell a spreadsheet would evaluate as a formula quoted with an apostrophe."""
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")  # CRLF, RFC 4180
     writer.writeheader()
     for r in records:
-        writer.writerow({**r, "reasons": "; ".join(r["reasons"])})
+        writer.writerow(
+            {k: csv_cell(v) for k, v in {**r, "reasons": "; ".join(r["reasons"])}.items()}
+        )
+
+
+def csv_cell(value: Any) -> Any:
+    """Third-party text that a spreadsheet would evaluate, with a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _matches_table(records: Sequence[dict[str, Any]]) -> Table:
@@ -166,7 +196,8 @@ def _matches_table(records: Sequence[dict[str, Any]]) -> Table:
         table.add_column(column)
     for r in records:
         also = ", ".join(sorted({c["source"] for c in r["copies"]}))
-        table.add_row(
+        add_row(
+            table,
             str(r["id"]),
             f"{r['score']:.2f}",
             r["source"],
@@ -180,7 +211,7 @@ def _matches_table(records: Sequence[dict[str, Any]]) -> Table:
 def print_article(
     article: Article, feed: Feed, judgement: JudgementRow | None, *, console: Console
 ) -> None:
-    console.print(f"[bold]{escape(article.title)}[/bold]", highlight=False, soft_wrap=True)
+    console.print(Text(article.title, style="bold"), highlight=False, soft_wrap=True)
     console.print(
         f"{article.url}\nsource: {feed.name} · published: {article.published or '-'} · "
         f"fetched: {article.fetched_at:%Y-%m-%d %H:%M} · extraction: {article.extraction}",
@@ -254,7 +285,8 @@ def alerts_table(alerts: Sequence[Alert], *, destinations: dict[str, Destination
             destinations[a.destination].display if a.destination in destinations else "(removed)"
         )
         when = a.sent_at if a.status == "sent" else a.next_attempt_at
-        table.add_row(
+        add_row(
+            table,
             str(a.id),
             str(a.match_id),
             where[:40],
@@ -272,5 +304,5 @@ def send_results_table(results: Sequence[SendResult]) -> Table:
     for column in ("destination", "result", "error"):
         table.add_column(column)
     for r in results:
-        table.add_row(r.destination, "sent" if r.ok else "FAILED", r.error or "")
+        add_row(table, r.destination, "sent" if r.ok else "FAILED", r.error or "")
     return table

@@ -62,3 +62,26 @@ def wait_for(
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what()}"
         time.sleep(0.2)
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_monitor(
+    *args: str,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    stdin: str = "",
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``monitor ARGS`` as a real child process started in ``cwd``, running this checkout."""
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {}), "PYTHONPATH": str(REPO)},
+        check=False,
+    )

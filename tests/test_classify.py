@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from bench.classifier_cv import corpus_dir, cross_validate, load_dev, seeds_only
 from monitor.classify import (
     Classifier,
     Example,
+    NoPositiveExamplesError,
     input_hash,
     load_classifier,
     read_seeds,
@@ -169,9 +171,26 @@ def test_train_reports_what_it_learned(tmp_path: Path) -> None:
     assert model.score(title=RELEVANT_TITLE, text=RELEVANT_TEXT).relevant
 
 
-def test_no_seeds_and_no_judgements_still_scores(tmp_path: Path) -> None:
-    model = load_classifier(seeds_dir=tmp_path / "missing", threshold=0.5)
-    assert model.score(title=RELEVANT_TITLE, text=RELEVANT_TEXT).value < 0.5
+NO_POSITIVE = [  # (seed folder, judgements, words of the error)
+    ("missing", (), "missing does not exist"),
+    ("empty", (), "empty holds no seed article"),
+    ("empty", (Example(title="Rain", text="Rain in Lahore.", label=False, source="j:1"),), "empty"),
+]
+
+
+@pytest.mark.parametrize(("folder", "judgements", "words"), NO_POSITIVE)
+@pytest.mark.parametrize("build", [load_classifier, train])
+def test_no_positive_example_is_an_error_naming_the_folder(
+    tmp_path: Path, build: Any, folder: str, judgements: tuple[Example, ...], words: str
+) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NoPositiveExamplesError, match=words):
+        build(seeds_dir=tmp_path / folder, judgements=judgements, threshold=0.5)
+
+
+def test_a_relevant_judgement_is_enough_without_seeds(tmp_path: Path) -> None:
+    model = load_classifier(seeds_dir=tmp_path / "missing", judgements=(JUDGEMENT,), threshold=0.5)
+    assert model.score(title=RELEVANT_TITLE, text=RELEVANT_TEXT).value > 0.01
 
 
 MENTIONS = [

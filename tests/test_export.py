@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from monitor import views
 from monitor.errors import ConfigError
 from monitor.export import CSV_FIELDS, FORMATS, export_matches, record
 from monitor.models import Article, Feed, Judgement, Match
 from monitor.review_store import ReviewRow
+from monitor.store import MatchRow
 
 WHEN = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -83,24 +85,43 @@ def test_csv_has_a_header_and_joins_reasons() -> None:
     assert items[0]["reasons"] == "pakistan + russia; energy"
 
 
-@pytest.mark.parametrize(
-    ("title", "cell"),
-    [
-        ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
-        ("+1 and more", "'+1 and more"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("-2 degrees", "'-2 degrees"),
-        ("Plain title", "Plain title"),
-    ],
-)
-def test_csv_cells_that_spreadsheets_would_run_are_quoted(title: str, cell: str) -> None:
+FORMULAS = [
+    ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
+    ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+    ("+1 and more", "'+1 and more"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("-2+3", "'-2+3"),
+    ("-2 degrees", "'-2 degrees"),
+    ("\t=1+1", "'\t=1+1"),
+    ("\r=1+1", "'\r=1+1"),
+    ("Plain title", "Plain title"),
+]
+
+
+def export_csv(rows: list[ReviewRow], out: io.StringIO) -> None:
+    export_matches(rows, fmt="csv", out=out)
+
+
+def list_csv(rows: list[ReviewRow], out: io.StringIO) -> None:
+    matches = [MatchRow(match=r.match, article=r.article, feed=r.feed) for r in rows]
+    views.print_matches(matches, fmt=views.Format.csv, console=views.terminal(file=out))
+
+
+CSV_COMMANDS = {"matches export": export_csv, "matches list": list_csv}
+
+
+@pytest.mark.parametrize("command", CSV_COMMANDS)
+@pytest.mark.parametrize(("title", "cell"), FORMULAS)
+def test_csv_cells_that_spreadsheets_would_run_are_quoted(
+    command: str, title: str, cell: str
+) -> None:
     out = io.StringIO()
-    export_matches([row(9, title=title)], fmt="csv", out=out)
-    assert next(csv.DictReader(io.StringIO(out.getvalue())))["title"] == cell
+    CSV_COMMANDS[command]([row(9, title=title)], out)
+    assert next(csv.DictReader(io.StringIO(out.getvalue(), newline="")))["title"] == cell
 
 
 def test_empty_export_is_still_valid() -> None:
-    for fmt, expected in (("csv", ",".join(CSV_FIELDS) + "\n"), ("json", "[]\n"), ("jsonl", "")):
+    for fmt, expected in (("csv", ",".join(CSV_FIELDS) + "\r\n"), ("json", "[]\n"), ("jsonl", "")):
         out = io.StringIO()
         export_matches([], fmt=fmt, out=out)
         assert out.getvalue() == expected

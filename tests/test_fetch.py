@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import tracemalloc
 import zlib
@@ -240,3 +241,64 @@ def test_loopback_refused_without_permission(server: FeedServer) -> None:
 
 def test_errors_are_fetch_errors_with_hints() -> None:
     assert issubclass(TooLargeError, FetchError) and TooLargeError.hint
+
+
+# --- the address connected to is the address checked (DNS rebinding) -------------------------
+
+PUBLIC = "93.184.215.14"
+
+
+class ScriptedResolver:
+    """Answers each lookup of a host with the next of its scripted answers (the last repeats),
+    and notes every lookup."""
+
+    def __init__(self, answers: dict[str, list[list[str]]]) -> None:
+        self.answers = answers
+        self.asked: list[str] = []
+
+    def __call__(self, host: str) -> list[str]:
+        self.asked.append(host)
+        script = self.answers[host]
+        return script[min(self.asked.count(host), len(script)) - 1]
+
+
+# (case, resolver script for "localhost", what the fetch must raise or None)
+REBINDING = [
+    # the name's real resolution is 127.0.0.1: checking one lookup and letting the connection
+    # resolve again reached the server; now the socket goes to the checked public address
+    ("public to the check, loopback after", [[PUBLIC], ["127.0.0.1"]], None),
+    ("one public and one loopback address", [[PUBLIC, "127.0.0.1"]], BlockedURLError),
+    ("loopback only", [["127.0.0.1"]], BlockedURLError),
+]
+
+
+@pytest.mark.parametrize(
+    ("script", "raises"), [c[1:] for c in REBINDING], ids=[c[0] for c in REBINDING]
+)
+def test_a_rebinding_name_never_reaches_the_loopback_server(
+    server: FeedServer, script: list[list[str]], raises: type[Exception] | None
+) -> None:
+    server.routes["/internal"] = Route(body=b"internal text")
+    resolver = ScriptedResolver({"localhost": script})
+    guarded = Fetcher(user_agent="t", timeout=1.0, resolver=resolver)
+    _opened.append(guarded)
+    url = f"http://localhost:{server.httpd.server_address[1]}/internal"
+    with pytest.raises(raises or FetchError) if raises else contextlib.suppress(FetchError):
+        guarded.fetch(url)
+    assert server.hits() == 0
+    assert resolver.asked == ["localhost"], "one lookup per connection, checked and used"
+
+
+def test_allowed_fetches_connect_to_the_resolved_address_with_the_host_name(
+    server: FeedServer,
+) -> None:
+    """A name the system cannot resolve works through the injected resolver, at every redirect
+    hop, and the server sees the host name in Host (the socket went to the pinned address)."""
+    port = server.httpd.server_address[1]
+    server.routes["/a"] = Route(status=302, headers={"Location": f"http://b.test:{port}/feed"})
+    server.routes["/feed"] = Route(body=FEED)
+    resolver = ScriptedResolver({"a.test": [["127.0.0.1"]], "b.test": [["127.0.0.1"]]})
+    response = real_fetcher(resolver=resolver).fetch(f"http://a.test:{port}/a")
+    assert (response.content, response.url) == (FEED, f"http://b.test:{port}/feed")
+    assert [r.headers["Host"] for r in server.requests] == [f"a.test:{port}", f"b.test:{port}"]
+    assert resolver.asked == ["a.test", "b.test"]

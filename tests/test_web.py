@@ -612,6 +612,27 @@ def test_links_that_are_not_http_are_not_linked(client: Client, review: App) -> 
     assert not parsed.bozo and all("/articles/" in e.link for e in parsed.entries)
 
 
+LINKS = [  # stored article link -> what /api/matches says (the page links the same or nothing)
+    ("javascript:alert(1)", None),
+    ("JaVaScRiPt:alert(1)", None),
+    (" javascript:alert(1)", None),
+    ("data:text/html,<script>alert(1)</script>", None),
+    ("file:///etc/passwd", None),
+    ("https://www.dawn.com/news/1", "https://www.dawn.com/news/1"),
+]
+
+
+@pytest.mark.parametrize(("stored", "served"), LINKS)
+def test_api_links_follow_the_page_rule(review: App, stored: str, served: str | None) -> None:
+    with review.store._write() as s:
+        s.connection().exec_driver_sql("UPDATE article SET url = ?", (stored,))
+    with running(create_app(app=review, token=None)) as base, httpx.Client(base_url=base) as c:
+        items = c.get("/api/matches").json()["items"]
+        page = c.get(f"/articles/{items[0]['id']}").text
+    assert items and {i["url"] for i in items} == {served}
+    assert (f'href="{served}"' in page) if served else ('href="' + stored.strip()) not in page
+
+
 def test_page_queries_on_this_backend(tmp_path: Path) -> None:
     """The chart, the source list and the metrics queries, on SQLite or PostgreSQL."""
     store = store_with(tmp_path, ARTICLES)

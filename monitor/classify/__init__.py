@@ -7,6 +7,7 @@ The public surface the pipeline and CLI use:
 - ``load_classifier(...)`` returns a ``Classifier`` whose ``score(title=..., text=...)`` is
   deterministic; it is built from the seeds, the judgements and the files in ``data/``, or read
   from a cache keyed by a hash of those inputs.
+- ``NoPositiveExamplesError``: raised by both when there is no seed and no relevant judgement.
 - ``train(...)`` rebuilds the model and returns a ``TrainReport`` of what it learned.
 - ``monitor.classify.evaluate.evaluate(...)`` measures a classifier on labelled rows.
 
@@ -16,6 +17,7 @@ This package never touches the network or the database: examples come in as argu
 from __future__ import annotations
 
 from monitor.classify.build import (
+    NoPositiveExamplesError,
     TrainReport,
     from_examples,
     input_hash,
@@ -28,6 +30,7 @@ from monitor.classify.model import Classifier, Score
 __all__ = [
     "Classifier",
     "Example",
+    "NoPositiveExamplesError",
     "Score",
     "TrainReport",
     "from_examples",

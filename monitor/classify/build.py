@@ -30,6 +30,19 @@ DATA_FILES = (DEFAULT_COUNTRIES_FILE, DEFAULT_CUES_FILE)
 TOP_TERMS = 15
 
 
+class NoPositiveExamplesError(ValueError):
+    """Nothing to learn what a relevant article looks like from: no seed article in the folder
+    (missing or empty) and no judgement marking an article relevant."""
+
+    def __init__(self, seeds_dir: Path) -> None:
+        state = "does not exist" if not seeds_dir.is_dir() else "holds no seed article (*.txt)"
+        super().__init__(
+            f"classify: no positive example to learn from: seeds folder {seeds_dir} {state} "
+            "and no judgement marks an article relevant"
+        )
+        self.seeds_dir = seeds_dir
+
+
 @dataclass(frozen=True, slots=True)
 class TrainReport:
     seeds: int
@@ -89,7 +102,10 @@ def load_classifier(
     threshold: float,
     cache_dir: Path | None = None,
 ) -> Classifier:
-    """The model for these inputs: from the cache when present, else built (and cached)."""
+    """The model for these inputs: from the cache when present, else built (and cached).
+
+    Raises ``NoPositiveExamplesError`` when there is no positive example at all."""
+    _require_positive(read_seeds(seeds_dir), judgements, seeds_dir=seeds_dir)
     if cache_dir is not None:
         key = input_hash(seeds_dir=seeds_dir, judgements=judgements)
         cached = _read_cache(cache_path(cache_dir, key))
@@ -109,10 +125,13 @@ def train(
     threshold: float,
     cache_dir: Path | None = None,
 ) -> tuple[Classifier, TrainReport]:
-    """Build the model from scratch (ignoring any cache), store it, and say what was learned."""
+    """Build the model from scratch (ignoring any cache), store it, and say what was learned.
+
+    Raises ``NoPositiveExamplesError`` when there is no positive example at all."""
     started = time.perf_counter()
-    key = input_hash(seeds_dir=seeds_dir, judgements=judgements)
     seeds = read_seeds(seeds_dir)
+    _require_positive(seeds, judgements, seeds_dir=seeds_dir)
+    key = input_hash(seeds_dir=seeds_dir, judgements=judgements)
     classifier, ts = fit(
         examples=[*seeds, *judgements],
         gazetteer=load_gazetteer(),
@@ -126,6 +145,14 @@ def train(
     seconds = time.perf_counter() - started
     logger.info("classify: model built", extra={"input_hash": key, "seconds": seconds})
     return classifier, _with_seconds(report, seconds)
+
+
+def _require_positive(
+    seeds: Sequence[Example], judgements: Sequence[Example], *, seeds_dir: Path
+) -> None:
+    """A model with no positive example scores everything near 0 and matches nothing."""
+    if not any(ex.label for ex in (*seeds, *judgements)):
+        raise NoPositiveExamplesError(seeds_dir)
 
 
 def from_examples(*, examples: Sequence[Example], threshold: float) -> Classifier:

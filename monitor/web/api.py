@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from monitor.errors import StoreError
 from monitor.export import record
+from monitor.links import web_url
+from monitor.review_store import ReviewRow
 from monitor.web.atom import render_atom
 from monitor.web.metrics import CONTENT_TYPE, Snapshot, render_metrics
 from monitor.web.pages import monitor_app
@@ -30,9 +34,17 @@ def api_matches(request: Request) -> Response:
             "total": total,
             "page": query.page,
             "next": str(request.url.path) + query.link(page=query.page + 1) if more else None,
-            "items": [record(r) for r in rows],
+            "items": [api_record(r) for r in rows],
         }
     )
+
+
+def api_record(row: ReviewRow) -> dict[str, Any]:
+    """``export.record`` with its links under the page's rule (``links.web_url``): a
+    ``javascript:``, ``data:`` or other non-http(s) article link is ``null``."""
+    item = record(row)
+    copies = [{**c, "url": web_url(c["url"])} for c in item["copies"]]
+    return {**item, "url": web_url(item["url"]), "copies": copies}
 
 
 def atom_feed(request: Request) -> Response:
