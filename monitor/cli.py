@@ -212,14 +212,17 @@ def poll(
 
 @app.command()
 def status(ctx: typer.Context) -> None:
-    """Per feed: last poll, HTTP status, errors, next check; and totals."""
+    """Per feed: last poll, HTTP status, errors, next check; totals; the job queue."""
     with _app(ctx) as application:
         console.print(views.status_table(application.store.feeds(enabled_only=False)))
         counts = application.store.counts()
         alerts = application.store.alert_counts()
         failed = application.store.list_alerts(status="failed", limit=10)
+        queue = application.store.queue_counts()
     console.print(" · ".join(f"{v} {k}" for k, v in counts.items()))
     console.print(views.alerts_line(alerts), highlight=False)
+    if queue is not None:
+        console.print(views.queue_line(queue), highlight=False)
     if failed:
         console.print(views.alerts_table(failed, destinations=application.outbox.destinations))
 

@@ -21,6 +21,7 @@ from monitor.models import Judgement as JudgementRow
 from monitor.notify import Destination, SendResult
 from monitor.outbox import DeliveryReport
 from monitor.pipeline import PollResult
+from monitor.queue_store import QueueCounts
 from monitor.store import MatchRow, reasons_of
 
 
@@ -274,6 +275,14 @@ def alerts_line(counts: dict[str, int]) -> str:
     if not counts:
         return "alerts: none yet"
     return "alerts: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+
+
+def queue_line(queue: QueueCounts) -> str:
+    """The workers' job queue (PostgreSQL): what waits, runs and failed; workers alive."""
+    return (
+        f"queue: {queue.waiting} waiting, {queue.running} running, {queue.failed} failed; "
+        f"{queue.workers} worker{'s' if queue.workers != 1 else ''} alive"
+    )
 
 
 def alerts_table(alerts: Sequence[Alert], *, destinations: dict[str, Destination]) -> Table:
