@@ -9,13 +9,17 @@ the killed worker had in flight.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from faults.common import Case, Progress
 from faults.daemon_harness import (
@@ -24,6 +28,7 @@ from faults.daemon_harness import (
     EndState,
     Publisher,
     Text,
+    admin,
     drop_database,
     end_state,
     fresh_database,
@@ -33,6 +38,9 @@ from faults.daemon_harness import (
     wait_until,
     write_config,
 )
+from faults.outages import PG_BIN, PrivatePostgres
+from monitor import migrate
+from monitor.store import Store
 from tests.httpserver import FeedServer
 from tests.smtpserver import SMTPServer
 
@@ -43,7 +51,13 @@ STORIES = 5
 CONCURRENCY = 3  # jobs at once per worker: at most this many pages in flight when one dies
 WORKER_SETTINGS = {"tick": '"1s"', "heartbeat": '"1s"', "stalled_after": '"4s"'}
 SETTLE_SECONDS = 120.0
+PG_AWAY_SECONDS = 5.0
 RETRIED = "goes back to the queue"  # monitor.worker's line for each stalled job it retries
+
+
+# Called once ``kill_after`` articles are stored, with the workers; returns the time of a kill
+# (to measure the takeover) or None.
+Disturbance = Callable[[list[Daemon]], float | None]
 
 
 @dataclass
@@ -103,10 +117,16 @@ def page_fetches(server: FeedServer) -> Counter[str]:
 
 
 def run_workers(
-    *, database_url: str, workdir: Path, workers: int, kill_after: int | None = None
+    *,
+    database_url: str,
+    workdir: Path,
+    workers: int,
+    kill_after: int | None = None,
+    disturb: Disturbance | None = None,
 ) -> ScaleRun:
     """Publish everything, start ``workers`` workers, SIGKILL the first once ``kill_after``
-    articles are stored, and wait for the end state."""
+    articles are stored (or, given ``disturb``, call it then instead), and wait for the end
+    state."""
     server, smtp = quiet_server(), SMTPServer().start()
     publisher = Publisher(server=server, feeds=[f"/feed/{n}.xml" for n in range(FEEDS)])
     for text in texts():
@@ -127,7 +147,10 @@ def run_workers(
     killed_at = None
     try:
         if kill_after is not None:
-            killed_at = _kill_one(procs[0], database_url=database_url, after=kill_after)
+            wait_until(
+                lambda: _stored(database_url) >= kill_after, seconds=SETTLE_SECONDS, step=0.05
+            )
+            killed_at = (disturb or _kill_first)(procs)
         wait_until(lambda: _settled(database_url, smtp), seconds=SETTLE_SECONDS)
         seconds = time.monotonic() - started
         time.sleep(2.0)  # a duplicate email would come within a tick or two
@@ -156,10 +179,9 @@ def _settled(database_url: str, smtp: SMTPServer) -> bool:
     return _stored(database_url) >= PAGES and len(smtp.messages) >= STORIES
 
 
-def _kill_one(proc: Daemon, *, database_url: str, after: int) -> float:
-    """SIGKILL once ``after`` articles are stored; returns the wall-clock time of the kill."""
-    wait_until(lambda: _stored(database_url) >= after, seconds=SETTLE_SECONDS, step=0.05)
-    proc.kill()
+def _kill_first(procs: list[Daemon]) -> float:
+    """SIGKILL the first worker; the wall-clock time of the kill."""
+    procs[0].kill()
     return time.time()
 
 
@@ -183,7 +205,8 @@ def run(
     *, reduced: bool, database_url: str | None, workdir: Path, progress: Progress
 ) -> list[Case]:
     if not database_url:
-        return []  # the job queue lives in PostgreSQL
+        skipped = "skipped: the job queue lives in PostgreSQL (set MONITOR_TEST_DATABASE_URL)"
+        return [Case(GROUP, "workers on PostgreSQL", skipped, True, {}, "skipped")]
     repeats = 1 if reduced else 3
     cases = []
     for n in range(repeats):
@@ -192,9 +215,82 @@ def run(
             outcome = run_workers(database_url=db, workdir=workdir, workers=3, kill_after=15)
         finally:
             drop_database(server_url=database_url, url=db)
-        progress(f"scale-out run {n + 1}/{repeats}: {outcome.problems() or 'ok'}")
+        progress(f"scale-out: SIGKILL run {n + 1}/{repeats}: {outcome.problems() or 'ok'}")
         cases.append(_case(outcome))
+    cases.append(_postgres_restart(workdir=workdir))
+    progress(f"scale-out: PostgreSQL restart: {cases[-1].detail or 'ok'}")
+    cases.append(_older_schema(database_url=database_url, workdir=workdir))
     return cases
+
+
+def _postgres_restart(*, workdir: Path) -> Case:
+    name = f"PostgreSQL restarted under three workers ({PG_AWAY_SECONDS:g}s away)"
+    proves = (
+        "workers outlive a PostgreSQL restart: every article stored once and one email per "
+        "story afterwards"
+    )
+    if not (PG_BIN / "initdb").is_file():
+        return Case(GROUP, name, "skipped: needs PostgreSQL's initdb and pg_ctl", True, {}, "")
+    pg = PrivatePostgres()
+    try:
+        server_url = pg.start()
+        admin(server_url, 'CREATE DATABASE "scale"')
+        db = make_url(server_url).set(database="scale").render_as_string(hide_password=False)
+
+        def restart(_procs: list[Daemon]) -> None:
+            pg.stop()
+            time.sleep(PG_AWAY_SECONDS)
+            pg.restart()
+
+        outcome = run_workers(
+            database_url=db, workdir=workdir, workers=3, kill_after=15, disturb=restart
+        )
+    finally:
+        pg.destroy()
+    problems = outcome.problems()
+    return Case(
+        group=GROUP,
+        name=name,
+        proves=proves,
+        passed=not problems,
+        figures={
+            "stored": outcome.state.stored,
+            "emails": outcome.state.emails,
+            "fetched twice": outcome.fetched_twice,
+            "total s": outcome.seconds,
+        },
+        detail="; ".join(problems),
+    )
+
+
+def _older_schema(*, database_url: str, workdir: Path) -> Case:
+    """A worker started on a database whose schema is behind refuses with one clear line."""
+    db = fresh_database(server_url=database_url, workdir=workdir, name="older-schema")
+    try:
+        store = Store(url=db)
+        migrate.upgrade(store.engine, revision="0003")
+        store.close()
+        config = workdir / "older.toml"
+        config.write_text(f"[storage]\nurl = {json.dumps(db)}\n", encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, "-m", "monitor", "--config", str(config), "worker"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        drop_database(server_url=database_url, url=db)
+    lines = done.stderr.strip().splitlines()
+    clear = len(lines) == 1 and "monitor db upgrade" in lines[0]
+    return Case(
+        group=GROUP,
+        name="worker started against an older schema",
+        proves="a worker on a schema behind its version refuses to start, in one clear line",
+        passed=done.returncode == 1 and clear,
+        figures={"exit code": done.returncode, "lines": len(lines)},
+        detail=lines[0] if lines else "no message",
+    )
 
 
 def _case(outcome: ScaleRun) -> Case:

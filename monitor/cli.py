@@ -93,6 +93,8 @@ def main_callback(
         "procrastinate",
     ):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # one warning per failed connection while the database is away: the worker says it once
+    logging.getLogger("psycopg.pool").setLevel(logging.DEBUG if verbose else logging.ERROR)
     ctx.obj = State(config=config)
 
 

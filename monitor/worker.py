@@ -20,7 +20,11 @@ period's defer under a unique key):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,9 +35,10 @@ from sqlalchemy.engine import make_url
 
 from monitor import pipeline
 from monitor.app import App
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, StoreError
 from monitor.models import Feed, utcnow
 from monitor.outbox import deliver_due
+from monitor.scheduler import Outage
 from monitor.settings import WorkerSettings
 
 QUEUE = "monitor"
@@ -41,6 +46,7 @@ CONTEXT_KEY = "monitor"
 ENTRY_RETRY = procrastinate.RetryStrategy(max_attempts=5, wait=2)
 PRUNE_CRON = "17 * * * *"
 SHUTDOWN_GRACE_SECONDS = 30.0
+RESTART_WAIT_SECONDS = 2.0  # between tries to start the worker again while the database is away
 
 log = logging.getLogger(__name__)
 
@@ -105,23 +111,73 @@ def build_queue(
 
 
 def run_worker(*, app: App, concurrency: int) -> None:
-    """Block, running jobs, until SIGINT/SIGTERM (running jobs finish, within a grace time)."""
+    """Block, running jobs, until SIGINT/SIGTERM (running jobs finish, within a grace time).
+    When the database goes away Procrastinate's worker stops; it is started again once the
+    database answers, so a PostgreSQL restart needs no one to restart the workers."""
     url, settings = app.settings.storage.url, app.settings.worker
-    queue = build_queue(url=url, settings=settings)
-    deferrer = build_queue(url=url, settings=settings, for_defers=True)
-    jobs = Jobs(app=app, deferrer=deferrer, settings=settings)
-    tick = settings.tick
-    log.info("worker: started, %d jobs at once, periodic jobs every %gs", concurrency, tick)
-    queue.run_worker(
-        queues=[QUEUE],
-        concurrency=concurrency,
-        additional_context={CONTEXT_KEY: jobs},
-        update_heartbeat_interval=settings.heartbeat,
-        stalled_worker_timeout=settings.stalled_after,
-        shutdown_graceful_timeout=SHUTDOWN_GRACE_SECONDS,
-        delete_jobs="successful",
+    jobs = Jobs(
+        app=app,
+        deferrer=build_queue(url=url, settings=settings, for_defers=True),
+        settings=settings,
     )
+    options: dict[str, Any] = {
+        "queues": [QUEUE],
+        "concurrency": concurrency,
+        "additional_context": {CONTEXT_KEY: jobs},
+        "update_heartbeat_interval": settings.heartbeat,
+        "stalled_worker_timeout": settings.stalled_after,
+        "shutdown_graceful_timeout": SHUTDOWN_GRACE_SECONDS,
+        "delete_jobs": "successful",
+        "install_signal_handlers": False,  # ours: a stop signal ends the restart loop too
+    }
+    log.info(
+        "worker: started, %d jobs at once, periodic jobs every %gs", concurrency, settings.tick
+    )
+    asyncio.run(_supervise(lambda: build_queue(url=url, settings=settings), options))
     log.info("worker: stopped")
+
+
+async def _supervise(make_queue: Callable[[], procrastinate.App], options: dict[str, Any]) -> None:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    outage = Outage(
+        failing="worker: the job queue's database is unreachable",
+        recovered="worker: the job queue's database answers again",
+    )
+    while not stopping.is_set():
+        try:
+            await _run_once(make_queue(), options, stopping=stopping, outage=outage)
+        except StoreError as exc:
+            outage.failed(exc)
+        except Exception as exc:  # the database went away while opening or running
+            outage.failed(StoreError(f"store: database error: {' '.join(str(exc).split())}"))
+        if not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=RESTART_WAIT_SECONDS)
+
+
+async def _run_once(
+    queue: procrastinate.App,
+    options: dict[str, Any],
+    *,
+    stopping: asyncio.Event,
+    outage: Outage,
+) -> None:
+    async with queue.open_async():
+        await queue.check_connection_async()
+        outage.succeeded()
+        worker = asyncio.create_task(queue.run_worker_async(**options))
+        stop = asyncio.create_task(stopping.wait())
+        await asyncio.wait({worker, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if not worker.done():
+            worker.cancel()  # Procrastinate's graceful stop: running jobs finish first
+        stop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+    if not stopping.is_set():
+        raise StoreError("worker: Procrastinate's worker stopped (database connection lost)")
 
 
 def _jobs(context: procrastinate.JobContext) -> Jobs:
