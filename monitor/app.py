@@ -81,10 +81,16 @@ def seeds_required() -> Iterator[None]:
 
 
 def judgement_examples(store: Store) -> list[classify.Example]:
-    return [
+    """Judgements of stored articles, then judgements imported from labelled files."""
+    judged = [
         classify.Example(title=a.title, text=a.text, label=j.relevant, source=f"judgement:{a.id}")
         for j, a in store.judged_articles()
     ]
+    imported = [
+        classify.Example(title=i.title, text=i.text, label=i.relevant, source=f"imported:{i.key}")
+        for i in store.imported_judgements()
+    ]
+    return judged + imported
 
 
 def _seeds_signature(seeds: Path) -> tuple[tuple[str, float, int], ...]:
@@ -204,10 +210,15 @@ def build_fetcher(
 
 def build_outbox(settings: Settings, store: Store) -> Outbox:
     alerts = settings.alerts
-    destinations = notify.load_destinations(urls=alerts.urls, config_file=alerts.config)
+    destinations = notify.load_destinations(
+        named=[(d.name, d.url) for d in alerts.destinations],
+        urls=alerts.urls,
+        config_file=alerts.config,
+    )
     return Outbox(
         store=store,
         destinations={d.key: d for d in destinations},
+        aliases={d.legacy_key: d.key for d in destinations},
         renderer=notify.Renderer(user_templates=alerts.templates),
         settings=alerts,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +15,20 @@ from urllib.parse import urlsplit
 import typer
 from pydantic import ValidationError
 
-from monitor import __version__, notify, opml, views
+from monitor import __version__, classify, notify, opml, views
 from monitor.app import App, build_app
 from monitor.errors import ConfigError, MonitorError
-from monitor.masking import install_masking_filter
+from monitor.masking import install_masking_filter, mask_secrets
 from monitor.models import utcnow
 from monitor.outbox import deliver_due
-from monitor.settings import FeedSpec, Settings, load_settings, parse_duration, public_view
+from monitor.settings import (
+    FeedSpec,
+    Settings,
+    config_path,
+    load_settings,
+    parse_duration,
+    public_view,
+)
 
 console = views.terminal()
 log = logging.getLogger("monitor")
@@ -124,7 +131,7 @@ def _errors() -> Iterator[None]:
 
 
 def _error(message: str, *, hint: str = "") -> None:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {mask_secrets(message)}", file=sys.stderr)
     if hint:
         print(f"hint: {hint}", file=sys.stderr)
 
@@ -226,7 +233,7 @@ def status(ctx: typer.Context) -> None:
     if queue is not None:
         console.print(views.queue_line(queue), highlight=False)
     if failed:
-        console.print(views.alerts_table(failed, destinations=application.outbox.destinations))
+        console.print(views.alerts_table(failed, destinations=application.outbox.known))
 
 
 # -- feeds ----------------------------------------------------------------------------------
@@ -266,16 +273,20 @@ def _feed_spec(*, url: str, name: str | None, interval: str) -> FeedSpec:
 
 @feeds_app.command("remove")
 def feeds_remove(ctx: typer.Context, name: str) -> None:
-    """Stop watching a feed (its articles stay stored)."""
+    """Stop watching a feed added with `feeds add` (its articles stay stored)."""
     with _app(ctx) as application:
-        feed = application.store.remove_feed(name=name)
-    if feed is None:
-        _error(f"no feed named {name!r}")
-        raise typer.Exit(1)
-    if feed.origin == "config":
-        console.print(f"disabled {name!r}; it comes from the config file, remove it there too")
-    else:
-        console.print(f"removed feed {name!r}")
+        feed = application.store.feed_named(name)
+        if feed is not None and feed.enabled and feed.origin == "config":
+            _error(
+                f"feeds remove: {name!r} comes from the config file "
+                f"{config_path(ctx.obj.config)[0]}: delete its [[feeds]] entry there",
+                hint="config feeds are not removed from the command line; it is still watched",
+            )
+            raise typer.Exit(1)
+        if application.store.remove_feed(name=name) is None:
+            _error(f"no feed named {name!r}", hint="`monitor feeds list` shows the feeds watched")
+            raise typer.Exit(1)
+    console.print(f"removed feed {name!r} (its articles stay; `feeds add` watches it again)")
 
 
 @feeds_app.command("import-opml")
@@ -404,10 +415,25 @@ def score(
 @app.command()
 def label(
     ctx: typer.Context,
-    article_id: int,
-    judgement: Annotated[views.Judgement, typer.Argument(help="relevant or irrelevant")],
+    article_id: Annotated[int | None, typer.Argument(help="Article id.")] = None,
+    judgement: Annotated[
+        views.Judgement | None, typer.Argument(help="relevant or irrelevant")
+    ] = None,
+    import_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--import",
+            help="Import JSON lines (`title`, `text`, `label` 0/1, optional `id`) as judgements.",
+        ),
+    ] = None,
 ) -> None:
-    """Store your judgement of an article; `monitor train` learns from it."""
+    """Store your judgement of an article, or import labelled lines; `monitor train` learns."""
+    if import_file is not None:
+        _import_judgements(ctx, import_file)
+        return
+    if article_id is None or judgement is None:
+        _error("label needs ID and relevant|irrelevant, or --import FILE.jsonl")
+        raise typer.Exit(2)
     with _app(ctx) as application:
         application.store.set_judgement(
             article_id=article_id, relevant=judgement is views.Judgement.relevant
@@ -415,6 +441,16 @@ def label(
     console.print(
         f"article {article_id}: {judgement.value} (run `monitor train` to update the model)"
     )
+
+
+def _import_judgements(ctx: typer.Context, path: Path) -> None:
+    with _errors():
+        if not path.is_file():
+            raise ConfigError(f"label: no such file: {path}")
+        lines = views.labelled_lines(path)
+    with _app(ctx) as application:
+        result = application.store.import_judgements(lines, source=path.name)
+    console.print(views.import_line(path, result), highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -431,7 +467,33 @@ def train(ctx: typer.Context) -> None:
             threshold=s.threshold,
             cache_dir=s.cache_dir,
         )
+        imported = views.imported_lines(application.store.imported_counts())
     console.print(report.render(), highlight=False)
+    console.print("\n".join(imported), highlight=False)
+
+
+@app.command()
+def rescore(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only articles fetched since this date (YYYY-MM-DD) [default: all]."),
+    ] = None,
+    alert: Annotated[
+        bool, typer.Option("--alert", help="Queue alerts for the matches it creates.")
+    ] = False,
+) -> None:
+    """Score stored articles again with the current model; create the matches it now finds."""
+    from monitor.rescore import rescore as rescore_articles
+
+    with _app(ctx) as application:
+        report = rescore_articles(
+            store=application.store,
+            classifier=application.model(),
+            since=views.parse_date(since),
+            outbox=application.outbox_policy if alert else None,
+        )
+    console.print(report.render(), highlight=False, soft_wrap=True)
 
 
 @app.command("eval")
@@ -443,14 +505,38 @@ def eval_command(
             help="JSON lines with `text`, `label` and optional `title`, `id`, `borderline`."
         ),
     ],
+    full_only: Annotated[
+        bool,
+        typer.Option("--full-only", help="Only the rows as given: no lead, headline, time split."),
+    ] = False,
 ) -> None:
-    """Evaluate the classifier on labelled JSON lines: precision, recall, F1, mistakes."""
+    """Evaluate the classifier on labelled JSON lines: precision, recall, F1, mistakes.
+
+    Also prints the same rows cut to title + two paragraphs and to the headline alone, and a
+    split by time: the earlier half taught as judgements, scored on the later half.
+    """
     from monitor.classify.evaluate import evaluate
+    from monitor.classify.variants import render, variants
 
     with _app(ctx) as application:
         rows = views.read_jsonl(file)
-        report = evaluate(classifier=application.model(), rows=rows)
-    console.print(report.render(), highlight=False)
+        classifier = application.model()
+        report = evaluate(classifier=classifier, rows=rows)
+        console.print(report.render(), highlight=False)
+        if not full_only:
+            found = variants(classifier=classifier, rows=rows, build=_builder(application))
+            console.print(render(found), highlight=False)
+
+
+def _builder(application: App) -> Callable[[Sequence[classify.Example]], classify.Classifier]:
+    """Models built from the seeds and the given judgements only (not the stored ones)."""
+    s = application.settings.classifier
+
+    def build(judgements: Sequence[classify.Example]) -> classify.Classifier:
+        model, _ = classify.train(seeds_dir=s.seeds, judgements=judgements, threshold=s.threshold)
+        return model
+
+    return build
 
 
 # -- web ------------------------------------------------------------------------------------
@@ -468,7 +554,6 @@ def serve(
     from monitor import web
 
     with _app(ctx) as application:
-        log.info("web: serving http://%s:%d/", host, port)
         web.serve(app=application, host=host, port=port, token=web.token_from_env())
 
 
@@ -481,7 +566,10 @@ def alerts_test(ctx: typer.Context) -> None:
     with _app(ctx) as application:
         outbox = application.outbox
         if not outbox.destinations:
-            raise ConfigError("config: alerts.urls: no alert destinations configured")
+            raise ConfigError(
+                "config: alerts: no alert destinations configured (alerts.urls or "
+                "[[alerts.destinations]])"
+            )
         message = outbox.renderer.test()
         results = [notify.send(d, message) for d in outbox.destinations.values()]
     console.print(views.send_results_table(results))
@@ -500,7 +588,7 @@ def alerts_list(
     """List alerts in the outbox, newest first."""
     with _app(ctx) as application:
         rows = application.store.list_alerts(status=status.value if status else None, limit=limit)
-        console.print(views.alerts_table(rows, destinations=application.outbox.destinations))
+        console.print(views.alerts_table(rows, destinations=application.outbox.known))
 
 
 @alerts_app.command("retry")

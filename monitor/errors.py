@@ -11,8 +11,9 @@
     │   └── HTTPStatusError      the server answered 4xx/5xx (carries status, Retry-After)
     ├── FeedError
     │   └── NotAFeedError        the body is not RSS/Atom (HTML page, garbage, empty)
-    └── StoreError               the database refused or is unreachable
-        └── SchemaBehindError    the schema is older than this version: `monitor db upgrade`
+    ├── StoreError               the database refused or is unreachable
+    │   └── SchemaBehindError    the schema is older than this version: `monitor db upgrade`
+    └── ListenError              `monitor serve` cannot open its port (in use, not allowed)
 
 Stages raise these; the pipeline records ``str(exc)`` on the feed row; the CLI prints
 ``exc.hint`` where there is one.
@@ -82,3 +83,13 @@ class StoreError(MonitorError):
 
 class SchemaBehindError(StoreError):
     hint = ""  # the message says what to run: one line
+
+
+class ListenError(MonitorError):
+    """``monitor serve`` could not open its listening socket."""
+
+    hint = "another program (or another `monitor serve`) listens there: stop it or pass --port"
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint or self.hint

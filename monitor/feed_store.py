@@ -1,8 +1,11 @@
-"""The config file's feeds in the feed table. Mixed into ``Store``.
+"""Feeds from the config file and from ``feeds add``, in the feed table. Mixed into ``Store``.
 
 A config feed is the row with its URL; failing that, the config feed row with its name whose old
 URL the config no longer lists (the URL was edited: same feed, new address, its articles kept).
 A CLI feed (``feeds add``) that the config also lists by URL is used as it is.
+
+Removing a CLI feed disables its row (its articles stay); adding it again, by URL or by name,
+enables that row again. Config feeds are removed from the config file, not here.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlmodel import Session, select
+from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, StoreError
 from monitor.models import Feed, utcnow
 
 
@@ -28,7 +33,37 @@ class FeedDef:
 class FeedQueries:
     if TYPE_CHECKING:
 
+        def _read(self) -> AbstractContextManager[Session]: ...
         def _write(self) -> AbstractContextManager[Session]: ...
+
+    def add_feed(self, *, name: str, url: str, interval_seconds: int) -> Feed:
+        """Watch a feed; a removed feed with this URL or name is watched again."""
+        try:
+            with self._write() as s:
+                feed = _reusable_row(s, name=name, url=url) or Feed(name=name, url=url)
+                if feed.url != url:
+                    _move(feed, url=url)
+                feed.name, feed.interval_seconds, feed.origin = name, interval_seconds, "cli"
+                feed.enabled = True
+                s.add(feed)
+        except IntegrityError as exc:  # added by another process meanwhile
+            raise StoreError(f"store: a feed named {name!r} or with URL {url} exists") from exc
+        return feed
+
+    def feed_named(self, name: str) -> Feed | None:
+        with self._read() as s:
+            return s.exec(select(Feed).where(Feed.name == name)).first()
+
+    def remove_feed(self, *, name: str) -> Feed | None:
+        """Stop watching the CLI feed ``name``; ``None`` when no such feed is watched."""
+        with self._write() as s:
+            feed = s.exec(
+                select(Feed).where(Feed.name == name, Feed.origin == "cli", col(Feed.enabled))
+            ).first()
+            if feed is not None:
+                feed.enabled = False
+                s.add(feed)
+            return feed
 
     def sync_config_feeds(self, feeds: Sequence[FeedDef]) -> None:
         """Make the config file's feeds exist and be enabled; disable config feeds no longer
@@ -44,6 +79,21 @@ class FeedQueries:
                 if row.origin == "config" and id(row) not in kept:
                     row.enabled = False
                     s.add(row)
+
+
+def _reusable_row(s: Session, *, name: str, url: str) -> Feed | None:
+    """The removed feed a new one with this name and URL takes over; an error if either is
+    watched, or if they belong to two different removed feeds."""
+    rows = list(s.exec(select(Feed).where(or_(col(Feed.url) == url, col(Feed.name) == name))).all())
+    watched = [r for r in rows if r.enabled]
+    if watched:
+        raise StoreError(f"store: feed {watched[0].name!r} ({watched[0].url}) is already watched")
+    if len(rows) > 1:
+        raise StoreError(
+            f"store: {name!r} is the name of a removed feed with another URL "
+            f"({rows[0].url if rows[0].name == name else rows[1].url}); pick another name"
+        )
+    return rows[0] if rows else None
 
 
 def _match_rows(rows: Sequence[Feed], feeds: Sequence[FeedDef]) -> dict[str, Feed]:

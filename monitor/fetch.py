@@ -41,7 +41,7 @@ from monitor.models import Response
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_BYTES = 5_000_000
 DEFAULT_MAX_REDIRECTS = 5
-DEFAULT_MAX_CONNECTIONS = 20
+LIMITS = httpx.Limits(max_connections=20)  # httpx's keep-alive defaults: 20, idle for 5 s
 ALLOWED_SCHEMES = ("http", "https")
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 # The encodings we inflate ourselves (see _decoded); asking for exactly these keeps servers from
@@ -132,11 +132,13 @@ class PinnedTransport(httpx.HTTPTransport):
     """httpx's own transport over a ``PinnedBackend`` (httpx has no public hook for a network
     backend, so the connection pool is replaced right after construction)."""
 
-    def __init__(self, *, policy: AddressPolicy, max_connections: int) -> None:
-        super().__init__()
+    def __init__(self, *, policy: AddressPolicy, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits)
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(),
-            max_connections=max_connections,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
             network_backend=PinnedBackend(policy=policy),
         )
 
@@ -166,7 +168,7 @@ class Fetcher:
         self.pins_addresses = client is None
         self.client = client or httpx.Client(
             timeout=httpx.Timeout(timeout),
-            transport=PinnedTransport(policy=self.policy, max_connections=DEFAULT_MAX_CONNECTIONS),
+            transport=PinnedTransport(policy=self.policy, limits=LIMITS),
         )
         self.client.headers["User-Agent"] = user_agent
         self.client.headers["Accept-Encoding"] = ACCEPT_ENCODING

@@ -99,13 +99,36 @@ class Judgement(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class WebSession(SQLModel, table=True):
+    """A signed-in browser of the review page. ``key`` is a keyed hash of the session id the
+    cookie holds (so the table holds no usable id, and a new web token voids every session)."""
+
+    __tablename__ = "web_session"
+    key: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
+class ImportedJudgement(SQLModel, table=True):
+    """A labelled article brought in with ``monitor label --import`` (not a stored article)."""
+
+    __tablename__ = "imported_judgement"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)  # the line's `id`, else a hash of its title and text
+    source: str  # the file it came from (name only)
+    title: str = ""
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    relevant: bool
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Alert(SQLModel, table=True):
     """One (match, destination) pair in the outbox: sent at most once, retried until it is."""
 
     __table_args__ = (UniqueConstraint("match_id", "destination"),)
     id: int | None = Field(default=None, primary_key=True)
     match_id: int = Field(foreign_key="match.id", index=True)
-    destination: str  # Destination.key: a hash of the (secret) URL, never the URL itself
+    destination: str  # Destination.key: its stable name (older rows: a hash of the URL)
     mode: str = "instant"  # or "digest": grouped with the destination's other due alerts
     status: str = Field(default="pending", index=True)  # pending, sending, sent, failed
     attempts: int = 0

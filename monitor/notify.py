@@ -1,18 +1,26 @@
 """Render alerts and send them through apprise. Returns results; never raises for a failed send.
 
-A destination is one apprise URL. Its ``key`` (a hash of the URL) is what the outbox stores, so
-no secret reaches the database; its ``display`` is apprise's privacy rendering, for logs and
-terminals. Email destinations get HTML (apprise adds the plain-text alternative); chat and
-everything else get compact markdown.
+A destination is one apprise URL under a stable name, its ``key``: the name given in
+``[[alerts.destinations]]``, or for a plain ``alerts.urls`` entry (and each URL of an apprise
+config file) the scheme and host of apprise's privacy rendering, e.g. ``mailtos://smtp.example.org``
+(``#2``, ``#3`` … for later URLs with the same scheme and host). The outbox stores the key, so no
+secret reaches the database and an edited URL (new password, port, token) keeps its alerts. Its
+``display`` is apprise's privacy rendering, for logs and terminals.
+
+Email destinations get HTML (apprise adds the plain-text alternative); chat and everything else
+get compact markdown.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import apprise
 from jinja2 import (
@@ -28,6 +36,7 @@ from monitor.errors import ConfigError
 from monitor.links import web_url
 from monitor.masking import mask_secrets
 from monitor.models import AlertItem
+from monitor.settings import mask_alert_url
 
 PACKAGE_TEMPLATES = "templates"
 SUBJECT_CHARS = 150
@@ -37,10 +46,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    key: str
+    key: str  # the stable name alerts refer to
     url: str  # secret: never log or print this, use ``display``
     display: str
     html: bool
+    legacy_key: str = ""  # what older versions stored: a hash of the URL
 
     def __repr__(self) -> str:
         return f"Destination({self.display})"
@@ -64,32 +74,65 @@ def destination_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
-def load_destinations(*, urls: Sequence[str], config_file: Path | None = None) -> list[Destination]:
-    """Every configured apprise URL (and those of an apprise config file) as a destination."""
-    found = [_destination(url, where=f"alerts.urls.{i}") for i, url in enumerate(urls)]
+def load_destinations(
+    *,
+    named: Sequence[tuple[str, str]] = (),
+    urls: Sequence[str] = (),
+    config_file: Path | None = None,
+) -> list[Destination]:
+    """Every configured apprise URL as a destination: the named ones (name, url), then the plain
+    ``urls`` and those of an apprise config file, named after their scheme and host."""
+    found = [
+        _destination(url, where=f"alerts.destinations.{i}.url", name=name)
+        for i, (name, url) in enumerate(named)
+    ]
+    plain = [_destination(url, where=f"alerts.urls.{i}") for i, url in enumerate(urls)]
     if config_file is not None:
-        found += _from_config_file(config_file)
+        plain += _from_config_file(config_file)
+    found += _derive_names(plain, taken={d.key for d in found})
     return found
 
 
-def _destination(url: str, *, where: str) -> Destination:
+def derived_name(display: str) -> str:
+    """``scheme://host`` of a privacy-rendered URL: no user, password, port or path."""
+    scheme, _, rest = display.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    return f"{scheme}://{host}"
+
+
+def _derive_names(plain: Sequence[Destination], *, taken: set[str]) -> list[Destination]:
+    named = []
+    for dest in plain:
+        base = derived_name(dest.display)
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base} #{n}"
+        taken.add(name)
+        named.append(replace(dest, key=name))
+    return named
+
+
+def _destination(url: str, *, where: str, name: str = "") -> Destination:
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if not plugin:
         scheme = url.split("://", 1)[0] if "://" in url else "?"
         raise ConfigError(
             f"config: {where}: apprise does not recognise this URL (scheme {scheme!r})"
         )
-    return _wrap(plugin, url=url)
+    return _wrap(plugin, url=url, name=name)
 
 
-def _wrap(plugin: apprise.NotifyBase, *, url: str) -> Destination:
+def _wrap(plugin: apprise.NotifyBase, *, url: str, name: str = "") -> Destination:
     formats = plugin.notify_format
     primary = formats[0] if isinstance(formats, tuple | list) else formats
     return Destination(
-        key=destination_key(url),
+        key=name,
         url=url,
         display=str(plugin.url(privacy=True)).split("?", 1)[0],
         html=primary == apprise.NotifyFormat.HTML,
+        legacy_key=destination_key(url),
     )
 
 
@@ -150,7 +193,8 @@ def _linkable(item: AlertItem) -> AlertItem:
 
 
 def send(destination: Destination, message: Message) -> SendResult:
-    """Deliver one message to one destination; a failure is returned, never raised."""
+    """Deliver one message to one destination; a failure is returned, never raised, with the
+    destination's own words (apprise logs them: "SMTP AUTH extension not supported", a 5xx)."""
     notifier = apprise.Apprise()
     notifier.add(destination.url)
     body, fmt = (
@@ -158,26 +202,121 @@ def send(destination: Destination, message: Message) -> SendResult:
         if destination.html
         else (message.markdown, apprise.NotifyFormat.MARKDOWN)
     )
-    with apprise.LogCapture(level=logging.WARNING) as captured:
-        try:
-            ok = bool(notifier.notify(title=message.subject, body=body, body_format=fmt))
-        except Exception as exc:  # a plugin bug must not take the sender down
-            ok, captured = False, None
-            error = f"{type(exc).__name__}: {exc}"
-        else:
-            error = _last_line(captured.getvalue()) if captured is not None else ""
+    try:
+        with _APPRISE_DETAILS.opened():
+            result = notifier.notify(
+                title=message.subject, body=body, body_format=fmt, log_level=logging.DEBUG
+            )
+    except Exception as exc:  # a plugin bug must not take the sender down
+        ok, error = False, f"{type(exc).__name__}: {exc}"
+    else:
+        ok, error = bool(result), failure_text(result.logs())
     if ok:
         return SendResult(destination=destination.display, ok=True)
+    error = mask_secrets(mask_url_parts(error or "apprise reported failure", url=destination.url))
     return SendResult(
-        destination=destination.display,
-        ok=False,
-        error=mask_secrets(f"notify: sending failed: {error or 'apprise reported failure'}"),
+        destination=destination.display, ok=False, error=f"notify: sending failed: {error}"
     )
 
 
-def _last_line(text: str) -> str:
-    lines = [line.split(" - ", 2)[-1].strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+CAUSES = ("Socket Exception:", "Response Details:")  # apprise's DEBUG lines naming the cause
+CAUSE_CHARS = 200
+
+
+def failure_text(entries: Iterable[apprise.NotifyLogEntry]) -> str:
+    """apprise's last warning or error of a send, with the cause it logged at DEBUG."""
+    logged = list(entries)
+    said = [e for e in logged if e.level not in ("DEBUG", "TRACE", "INFO")]
+    causes = [_cause(e.message) for e in logged if e.message.startswith(CAUSES)]
+    warning = said[-1].message.strip() if said else ""
+    cause = next((c for c in reversed(causes) if c), "")
+    if not cause:
+        return warning
+    return f"{warning.rstrip('.')}: {cause}" if warning else cause
+
+
+def _cause(message: str) -> str:
+    """The cause in one line, its end kept when long (where "Connection refused" is)."""
+    cause = " ".join(message.split(":", 1)[1].split())
+    if cause in ("b''", 'b""'):
+        return ""  # an empty response body
+    if len(cause) <= CAUSE_CHARS:
+        return cause
+    return cause[: CAUSE_CHARS // 3] + " … " + cause[-(CAUSE_CHARS * 2 // 3) :]
+
+
+MIN_SECRET_CHARS = 4
+
+
+def mask_url_parts(text: str, *, url: str) -> str:
+    """``text`` without the parts of ``url`` that its masked form (``mask_alert_url``) hides:
+    passwords, tokens in the path, secret query values (``masking.mask_secrets`` then catches
+    the secrets it knows by their shape)."""
+    masked = mask_alert_url(url)
+    parts = urlsplit(url)
+    pieces = [parts.password or "", *parts.path.split("/"), *parts.netloc.split("@")[0:1]]
+    pieces += [v for _k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    for piece in sorted(set(pieces), key=len, reverse=True):
+        forms = {piece, unquote(piece), quote(unquote(piece), safe="")}
+        if len(piece) < MIN_SECRET_CHARS or any(f in masked for f in forms):
+            continue  # shown anyway, or too short to tell from other text
+        for form in forms:
+            text = text.replace(form, "***")
+    return text
+
+
+class _AppriseDetails:
+    """While sends run, apprise's logger lets DEBUG records reach its per-call capture (where a
+    failure's cause is logged) and hands the application's handlers only what they got before:
+    the operator's chosen verbosity is unchanged."""
+
+    def __init__(self) -> None:
+        self.logger = logging.getLogger("apprise")
+        self.lock = threading.Lock()
+        self.users = 0
+        self.saved = (logging.NOTSET, True)
+        self.forward = _Forward()
+
+    @contextmanager
+    def opened(self) -> Iterator[None]:
+        with self.lock:
+            self.users += 1
+            if self.users == 1:
+                self._open()
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.users -= 1
+                if self.users == 0:
+                    self._close()
+
+    def _open(self) -> None:
+        self.saved = (self.logger.level, self.logger.propagate)
+        self.forward.threshold = self.logger.getEffectiveLevel()
+        if self.forward.threshold <= logging.DEBUG:
+            return
+        self.logger.addHandler(self.forward)
+        self.logger.setLevel(logging.DEBUG)
+        self.logger.propagate = False
+
+    def _close(self) -> None:
+        self.logger.removeHandler(self.forward)
+        self.logger.setLevel(self.saved[0])
+        self.logger.propagate = self.saved[1]
+
+
+class _Forward(logging.Handler):
+    """Passes the records the operator asked for on to the root logger's handlers."""
+
+    threshold = logging.WARNING
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= self.threshold:
+            logging.getLogger().callHandlers(record)
+
+
+_APPRISE_DETAILS = _AppriseDetails()
 
 
 def _subject(text: str) -> str:

@@ -33,10 +33,17 @@ class Outbox:
     destinations: dict[str, notify.Destination]
     renderer: notify.Renderer
     settings: AlertSettings
+    aliases: dict[str, str] = field(default_factory=dict)  # older rows' URL hash -> name
 
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(self.destinations)
+
+    @property
+    def known(self) -> dict[str, notify.Destination]:
+        """Every key an alert row may hold (names, and the URL hashes older versions stored)."""
+        legacy = {old: self.destinations[name] for old, name in self.aliases.items()}
+        return {**legacy, **self.destinations}
 
 
 @dataclass
@@ -55,8 +62,9 @@ def deliver_due(outbox: Outbox, *, now: datetime | None = None) -> DeliveryRepor
     if not alerts:
         return report
     items = outbox.store.alert_items(alerts)
+    known = outbox.known
     for destination_key, batch in _batches(alerts).items():
-        destination = outbox.destinations.get(destination_key)
+        destination = known.get(destination_key)
         if destination is None:
             _record(
                 outbox,
@@ -124,7 +132,7 @@ def _record(
         log.info(
             "notify: sent %d alert(s) to %s",
             len(ids),
-            outbox.destinations[group[0].destination].display,
+            outbox.known[group[0].destination].display,
         )
         return
     s = outbox.settings

@@ -7,6 +7,7 @@ is a shortcut for ``MONITOR_FETCH_ALLOW_PRIVATE_NETWORKS``.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -18,6 +19,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -48,7 +50,13 @@ def parse_duration(value: Any) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
 
 
-class StorageSettings(BaseModel):
+class Section(BaseModel):
+    """A table of the config file: a key it does not know is an error naming the key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class StorageSettings(Section):
     url: str = "sqlite:///data/monitor.db"
 
     @field_validator("url")
@@ -61,13 +69,13 @@ class StorageSettings(BaseModel):
         return value
 
 
-class ClassifierSettings(BaseModel):
+class ClassifierSettings(Section):
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     seeds: Path = Path("seed_articles")
     cache_dir: Path = Path("data/model")
 
 
-class FetchSettings(BaseModel):
+class FetchSettings(Section):
     timeout: Duration = 20.0
     max_bytes: int = Field(default=5_000_000, gt=0)
     max_redirects: int = Field(default=5, ge=0, le=20)
@@ -75,7 +83,7 @@ class FetchSettings(BaseModel):
     allow_private_networks: bool = False
 
 
-class SchedulerSettings(BaseModel):
+class SchedulerSettings(Section):
     tick: Duration = 5.0
     workers: int = Field(default=4, ge=1, le=64)
     # article pages fetched and extracted at once within one feed
@@ -119,16 +127,34 @@ def _valid_cron(value: str) -> str:
     return value
 
 
-class AlertSettings(BaseModel):
+class DestinationSpec(Section):
+    """``[[alerts.destinations]]``: an apprise URL under a stable name. Alerts in the outbox
+    refer to the name, so editing the URL sends queued and failed alerts to the new one."""
+
+    name: str = Field(min_length=1, max_length=100)
+    url: Annotated[str, AfterValidator(expand_env)]
+
+
+class AlertSettings(Section):
     mode: Literal["instant", "digest"] = "instant"
     digest_schedule: Annotated[str, AfterValidator(_valid_cron)] = "0 8 * * *"
     min_score: float = Field(default=0.0, ge=0.0, le=1.0)
     urls: list[Annotated[str, AfterValidator(expand_env)]] = []
+    destinations: list[DestinationSpec] = []
     config: Path | None = None  # an apprise configuration file (YAML or text)
     templates: Path | None = None  # a folder whose templates override monitor/templates/
     retry_base: Duration = 60.0
     retry_max: Duration = 3600.0
     give_up_after: Duration = 86400.0
+
+    @field_validator("destinations")
+    @classmethod
+    def _unique_names(cls, value: list[DestinationSpec]) -> list[DestinationSpec]:
+        names = [d.name for d in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate destination name: {', '.join(dupes)}")
+        return value
 
     @field_validator("config", "templates")
     @classmethod
@@ -138,12 +164,12 @@ class AlertSettings(BaseModel):
         return value
 
 
-class StorySettings(BaseModel):
+class StorySettings(Section):
     window: Duration = 7 * 86400.0  # a copy joins a story first seen this recently
     threshold: float = Field(default=0.2, gt=0.0, le=1.0)  # estimated Jaccard of 3-word shingles
 
 
-class FeedSpec(BaseModel):
+class FeedSpec(Section):
     name: str = Field(min_length=1)
     url: str
     interval: Duration = 900.0
@@ -277,8 +303,35 @@ def _describe(exc: ValidationError, path: Path) -> str:
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"])
         message = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = _unknown_key(err["loc"])
         lines.append(f"config: {key}: {message} (in {path} or MONITOR_* environment)")
     return "\n".join(lines)
+
+
+def _unknown_key(loc: tuple[int | str, ...]) -> str:
+    """'unknown key', with the closest key its table knows: ``alerts.url`` → ``urls``."""
+    model: type[BaseModel] | None = Settings
+    for part in loc[:-1]:
+        if model is None:
+            break
+        if isinstance(part, str):
+            field = model.model_fields.get(part)
+            model = _model_of(field.annotation) if field is not None else None
+    known = list(model.model_fields) if model is not None else []
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    return "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The table model in ``Section``, ``list[Section]`` or ``Section | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def mask_url(url: str) -> str:
@@ -297,6 +350,9 @@ def public_view(settings: Settings) -> dict[str, Any]:
     data = settings.model_dump(mode="json")
     data["storage"]["url"] = mask_url(settings.storage.url)
     data["alerts"]["urls"] = [mask_alert_url(u) for u in settings.alerts.urls]
+    data["alerts"]["destinations"] = [
+        {"name": d.name, "url": mask_alert_url(d.url)} for d in settings.alerts.destinations
+    ]
     return data
 
 

@@ -37,6 +37,7 @@ from monitor import migrate
 from monitor.errors import SchemaBehindError, StoreError
 from monitor.feed_store import FeedDef as FeedDef
 from monitor.feed_store import FeedQueries
+from monitor.imported_store import ImportedJudgementQueries
 from monitor.models import (
     Article,
     Entry,
@@ -55,7 +56,9 @@ from monitor.models import (
 )
 from monitor.outbox_store import OutboxQueries, _copies
 from monitor.queue_store import QueueQueries, entry_to_json
+from monitor.rescore_store import RescoreQueries
 from monitor.review_store import ReviewQueries
+from monitor.session_store import SessionQueries
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 NO_ALERTS = OutboxPolicy()
@@ -73,7 +76,15 @@ class MatchRow:
     feed: Feed
 
 
-class Store(FeedQueries, ReviewQueries, OutboxQueries, QueueQueries):
+class Store(
+    FeedQueries,
+    ReviewQueries,
+    OutboxQueries,
+    SessionQueries,
+    ImportedJudgementQueries,
+    RescoreQueries,
+    QueueQueries,
+):
     def __init__(self, *, url: str, engine: Engine | None = None) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
@@ -132,23 +143,6 @@ class Store(FeedQueries, ReviewQueries, OutboxQueries, QueueQueries):
             raise StoreError(f"store: database error: {reason}") from exc
 
     # -- feeds ----------------------------------------------------------------------------
-
-    def add_feed(self, *, name: str, url: str, interval_seconds: int) -> Feed:
-        feed = Feed(name=name, url=url, interval_seconds=interval_seconds, origin="cli")
-        try:
-            with self._write() as s:
-                s.add(feed)
-        except IntegrityError as exc:
-            raise StoreError(f"store: a feed named {name!r} or with URL {url} exists") from exc
-        return feed
-
-    def remove_feed(self, *, name: str) -> Feed | None:
-        with self._write() as s:
-            feed = s.exec(select(Feed).where(Feed.name == name)).first()
-            if feed is not None:
-                feed.enabled = False
-                s.add(feed)
-            return feed
 
     def feeds(self, *, enabled_only: bool = True) -> list[Feed]:
         with self._read() as s:

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from monitor.classify import Classifier
 from monitor.errors import ConfigError
+from monitor.imported_store import ImportedCount, ImportResult, LabelledLine
 from monitor.models import Alert, Article, Feed, utcnow
 from monitor.models import Judgement as JudgementRow
 from monitor.notify import Destination, SendResult
@@ -245,6 +246,43 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         except ValueError as exc:
             raise ConfigError(f"{path}:{number}: not valid JSON: {exc}") from None
     return rows
+
+
+LABELS = {0: False, 1: True}  # True and False are 1 and 0 here too
+
+
+def labelled_lines(path: Path) -> list[LabelledLine]:
+    """Each line's ``title``, ``text``, ``label`` (0/1) and ``id``; errors name the line."""
+    lines = []
+    for number, row in enumerate(read_jsonl(path), start=1):
+        label = row.get("label") if isinstance(row, dict) else None
+        if label not in LABELS or isinstance(label, float):
+            raise ConfigError(f"{path}:{number}: `label` must be 0 or 1, got {label!r}")
+        title, text = str(row.get("title") or ""), str(row.get("text") or "")
+        if not (title.strip() or text.strip()):
+            raise ConfigError(f"{path}:{number}: no `title` and no `text`")
+        key = row.get("id")
+        lines.append(
+            LabelledLine(
+                title=title, text=text, relevant=LABELS[label], key=str(key) if key else None
+            )
+        )
+    return lines
+
+
+def import_line(path: Path, result: ImportResult) -> str:
+    return (
+        f"imported {path.name}: {result.added} new judgements, {result.updated} updated, "
+        f"{result.unchanged} unchanged (run `monitor train` to update the model)"
+    )
+
+
+def imported_lines(counts: Sequence[ImportedCount]) -> list[str]:
+    if not counts:
+        return ["imported judgements: none (`monitor label --import FILE.jsonl` adds some)"]
+    return ["imported judgements:"] + [
+        f"  {c.source}: {c.relevant} relevant, {c.irrelevant} not relevant" for c in counts
+    ]
 
 
 def _lines(path: Path) -> Iterable[str]:

@@ -20,7 +20,7 @@ from monitor.classify import (
 )
 from monitor.classify.evaluate import evaluate
 from monitor.classify.examples import seed_title
-from monitor.classify.sides import load_gazetteer
+from monitor.classify.sides import Gazetteer, load_gazetteer
 from monitor.classify.text import clean, strip_dateline
 
 REPO = Path(__file__).resolve().parent.parent
@@ -202,12 +202,26 @@ MENTIONS = [
     ("New  Delhi and Beijing", {"India", "China"}),
     ("Pakistani-made, Russians", {0, 1}),
     ("Pakistanis in Karachi", {0}),
+    # entities of a side: cities (GeoNames, with the capital letter), regions, institutions,
+    # armed forces, state companies, office-holders
+    ("Lahore and Novosibirsk", {0, 1}),
+    ("lahore and novosibirsk", set()),
+    ("Hyderabad", set()),  # a city of Pakistan and of India: says nothing
+    ("ISPR said; Gazprom said", {0, 1}),
+    ("PAF jets, Rosneft crude", {0, 1}),
+    ("Balochistan and Tatarstan", {0, 1}),
+    ("Asim Munir met Andrei Belousov", {0, 1}),
+    ("Karachi port, Saint Petersburg", {0, 1}),
 ]
 
 
+@pytest.fixture(scope="module")
+def gazetteer() -> Gazetteer:
+    return load_gazetteer()
+
+
 @pytest.mark.parametrize(("text", "expected"), MENTIONS, ids=[m[0] for m in MENTIONS])
-def test_gazetteer_mentions(text: str, expected: set[object]) -> None:
-    gazetteer = load_gazetteer()
+def test_gazetteer_mentions(gazetteer: Gazetteer, text: str, expected: set[object]) -> None:
     names = {o.name: n + 2 for n, o in enumerate(gazetteer.others)}
     wanted = {names[e] if isinstance(e, str) else e for e in expected}
     assert {m.entity for m in gazetteer.mentions(text)} == wanted

@@ -6,7 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from monitor.cli import app
 from monitor.errors import ConfigError
 from monitor.store import FeedDef, Store
 from tests.conftest import SEEDS, database_url, publish, seed_pages
@@ -183,3 +185,57 @@ def test_a_config_feed_whose_url_changed_keeps_its_articles(
     assert "1 feeds · 2 articles · 2 matches" in status.stdout, status.stdout
     assert server.hits("/new.xml") == 1
     DaemonProcess(config).wait_started().stop()
+
+
+UNKNOWN_KEYS = [  # (config text, environment, the line's words)
+    ('[alerts]\nurl = ["json://x"]\n', {}, "alerts.url: unknown key (did you mean 'urls'?)"),
+    ('[fetch]\ntimeuot = "3s"\n', {}, "fetch.timeuot: unknown key (did you mean 'timeout'?)"),
+    ('[[feeds]]\nname = "a"\nurl = "http://x/"\nintervall = "1m"\n', {}, "feeds.0.intervall"),
+    ('[[alerts.destinations]]\nname = "a"\nurl = "json://x"\ntag = 1\n', {}, "0.tag: unknown"),
+    ("[classifier]\nseed = 'x'\n", {}, "classifier.seed: unknown key (did you mean 'seeds'?)"),
+    ("", {"MONITOR_FETCH_TIMEUOT": "3s"}, "fetch.timeuot: unknown key"),
+    ("[nonsense]\nkey = 1\n", {}, "nonsense: unknown key"),
+]
+
+
+@pytest.mark.parametrize(("text", "env", "words"), UNKNOWN_KEYS)
+def test_an_unknown_key_is_exit_2_naming_it(
+    tmp_path: Path, text: str, env: dict[str, str], words: str
+) -> None:
+    config = tmp_path / "monitor.toml"
+    config.write_text(text, encoding="utf-8")
+    done = run_monitor("--config", str(config), "status", cwd=tmp_path, env=env)
+    assert done.returncode == 2 and words in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "data").exists()
+
+
+FEED_STEPS = [  # (command, exit code, words in its output, feeds listed after it)
+    (["feeds", "remove", "Local"], 1, "delete its [[feeds]] entry there", {"Local"}),
+    (["feeds", "add", U1, "--name", "Ex"], 0, "added feed 'Ex'", {"Local", "Ex"}),
+    (
+        ["feeds", "add", U1, "--name", "Ex2"],
+        1,
+        "feed 'Ex' (https://example.org/1.xml) is already",
+        {"Local", "Ex"},
+    ),
+    (["feeds", "remove", "Ex"], 0, "removed feed 'Ex'", {"Local"}),
+    (["feeds", "remove", "Ex"], 1, "no feed named 'Ex'", {"Local"}),
+    (["feeds", "add", U1, "--name", "Ex"], 0, "added feed 'Ex'", {"Local", "Ex"}),
+    (["feeds", "remove", "Ex"], 0, "removed feed 'Ex'", {"Local"}),
+    (["feeds", "add", U2, "--name", "Ex"], 0, "added feed 'Ex'", {"Local", "Ex"}),
+    (["feeds", "add", U3, "--name", "Local"], 1, "feed 'Local'", {"Local", "Ex"}),
+]
+
+
+def test_feeds_remove_and_add_again(tmp_path: Path) -> None:
+    config = relative_config(tmp_path / "etc", feed_url="https://example.org/local.xml")
+    runner = CliRunner()
+    for args, code, words, listed in FEED_STEPS:
+        done = runner.invoke(app, ["--config", str(config), *args])
+        assert (done.exit_code, words in done.output) == (code, True), (args, done.output)
+        shown = runner.invoke(app, ["--config", str(config), "feeds", "export-opml"]).output
+        assert {n for n in ("Local", "Ex", "Ex2") if f'text="{n}"' in shown} == listed, args
+    assert (
+        str(config)
+        in runner.invoke(app, ["--config", str(config), "feeds", "remove", "Local"]).output
+    )

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import shutil
+import ssl
+import subprocess
 import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -302,3 +306,54 @@ def test_allowed_fetches_connect_to_the_resolved_address_with_the_host_name(
     assert (response.content, response.url) == (FEED, f"http://b.test:{port}/feed")
     assert [r.headers["Host"] for r in server.requests] == [f"a.test:{port}", f"b.test:{port}"]
     assert resolver.asked == ["a.test", "b.test"]
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path, server: FeedServer) -> Iterator[tuple[FeedServer, Path, list[str]]]:
+    """The feed server behind TLS with a self-signed certificate for ``feeds.test`` (openssl
+    CLI); yields it, the certificate (to trust) and the server names clients asked for (SNI)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    names = ["-subj", "/CN=feeds.test", "-addext", "subjectAltName=DNS:feeds.test"]
+    files = ["-keyout", str(key), "-out", str(cert)]
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", *names, *files],
+        check=True,
+        capture_output=True,
+    )
+    asked: list[str] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda _sock, name, _ctx: asked.append(name or "")  # type: ignore[assignment,misc]
+    server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+    yield server, cert, asked
+
+
+# (case, the host name in the URL, what the fetch must raise or None)
+TLS_CASES = [
+    ("name on the certificate", "feeds.test", None),
+    ("name not on the certificate", "other.test", NetworkError),
+]
+
+
+@pytest.mark.parametrize(
+    ("host", "raises"), [c[1:] for c in TLS_CASES], ids=[c[0] for c in TLS_CASES]
+)
+def test_tls_to_a_pinned_address_verifies_the_host_name(
+    tls_server: tuple[FeedServer, Path, list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+    host: str,
+    raises: type[Exception] | None,
+) -> None:
+    server, cert, names = tls_server
+    server.routes["/feed"] = Route(body=FEED)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the test certificate (httpx reads it)
+    resolver = ScriptedResolver({host: [["127.0.0.1"]]})
+    url = f"https://{host}:{server.httpd.server_address[1]}/feed"
+    if raises is None:
+        assert real_fetcher(resolver=resolver).fetch(url).content == FEED
+    else:
+        with pytest.raises(raises, match=r"CERTIFICATE_VERIFY_FAILED|certificate"):
+            real_fetcher(resolver=resolver).fetch(url)
+    assert names == [host] and resolver.asked == [host]

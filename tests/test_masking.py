@@ -154,3 +154,16 @@ def test_verbose_alerts_test_prints_no_secret(
     posted = [r for r in server.requests if r.path.startswith("/hook")]
     assert posted and posted[0].headers.get("X-Api-Key") == HEADER_SECRET, "webhook not sent"
     assert [s for s in SECRETS if s in shown] == [], shown
+
+
+def test_error_lines_print_no_secret(tmp_path: Path) -> None:
+    """A feed URL carrying an API key, added twice: the error line names it, masked."""
+    config = _config(tmp_path, urls=[])
+    url = f"https://example.org/rss?apikey={APIKEY}"
+    command = [sys.executable, "-m", "monitor", "--config", str(config), "feeds", "add", url]
+    runs = [
+        subprocess.run([*command, "--name", "dup"], capture_output=True, text=True, timeout=120)
+        for _ in range(2)
+    ]
+    assert runs[-1].returncode != 0 and "error:" in runs[-1].stderr, runs[-1].stderr
+    assert all(APIKEY not in run.stdout + run.stderr for run in runs[1:]), runs[-1].stderr

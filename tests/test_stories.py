@@ -170,7 +170,12 @@ def exact_jaccard(a: str, b: str) -> float:
     return len(first & second) / len(first | second)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,  # a 3-sigma bound fails now and then on random draws: same examples each run
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     index=st.integers(min_value=0, max_value=len(TEXTS) - 1),
     keep=st.floats(min_value=0.05, max_value=1.0),

@@ -22,6 +22,7 @@ from monitor.classify.text import clean, paragraphs, sentences, strip_dateline
 DEFAULT_CUES_FILE = Path(__file__).parent / "data" / "cues.toml"
 LEAD_PARAGRAPHS = 2
 CROWDED_PARAGRAPH_OTHERS = 3
+SHORT_ITEM_WORDS = 150  # a feed summary or a two-paragraph lead, not a whole article
 _JOINER = re.compile(r"^(?:\s|,|-|–|—|/|&|\band\b|'s|’s)*$", re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 SIDE_A, SIDE_B = 0, 1
@@ -45,6 +46,12 @@ FEATURE_NAMES = (
     "crowded_share",
     "relation_cues",
     "crowd_cues",
+    "short_item",
+    "short_title_both",
+    "short_title_relation",
+    "short_both_named",
+    "short_title_neighbour",
+    "short_one_side_only",
 )
 
 
@@ -76,6 +83,9 @@ class Evidence:
     other_mentions: int
     other_countries: int
     relation_cues: tuple[str, ...]
+    short: bool
+    item_sides: frozenset[int]
+    title_others: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +103,7 @@ def analyse(*, title: str, text: str, gazetteer: Gazetteer, cues: Cues) -> Analy
     title_mentions = list(gazetteer.mentions(title))
     evidence = _evidence(title, title_mentions, paras, para_mentions, cues)
     vector = _vector(title, title_mentions, paras, para_mentions, cues, evidence)
+    vector += _short_vector(title, title_mentions, cues, evidence)
     return Analysis(vector=vector, evidence=evidence, body=body)
 
 
@@ -127,6 +138,7 @@ def _evidence(
     flat = [m for ms in para_mentions for m in ms]
     both = [p for p, m in zip(paras, para_mentions, strict=True) if _has_both(m)]
     found = [c.group(0) for p in both for c in cues.relation.finditer(lower_same_length(p))]
+    words = sum(len(_WORD.findall(p)) for p in paras)
     return Evidence(
         title_sides=_sides(title_mentions),
         both_paragraphs=len(both),
@@ -140,6 +152,32 @@ def _evidence(
         other_mentions=sum(m.entity > SIDE_B for m in flat),
         other_countries=len({m.entity for m in flat if m.entity > SIDE_B}),
         relation_cues=tuple(found),
+        short=words <= SHORT_ITEM_WORDS,
+        item_sides=_sides(title_mentions) | _sides(flat),
+        title_others=len({m.entity for m in title_mentions if m.entity > SIDE_B}),
+    )
+
+
+def _short_vector(
+    title: str, title_mentions: list[Mention], cues: Cues, ev: Evidence
+) -> tuple[float, ...]:
+    """What a headline and a short summary say: only non-zero for short items.
+
+    A headline naming both sides is the strongest evidence a short item has; a headline naming
+    one side next to a third country is a neighbouring relationship.
+    """
+    if not ev.short:
+        return (0.0,) * 6
+    title_both = len(ev.title_sides) == 2
+    others = any(m.entity > SIDE_B for m in title_mentions)
+    roster = len({m.entity for m in title_mentions if m.entity > SIDE_B}) >= 2
+    return (
+        1.0,
+        float(title_both and not roster),
+        float(title_both and bool(cues.relation.search(title.lower()))),
+        float(len(ev.item_sides) == 2 and bool(ev.title_sides)),
+        float(len(ev.title_sides) == 1 and others),
+        float(len(ev.item_sides) == 1),
     )
 
 

@@ -17,7 +17,7 @@ from monitor.classify.examples import Example
 from monitor.classify.features import FEATURE_NAMES, Analysis, Cues, analyse
 from monitor.classify.reasons import explain
 from monitor.classify.sides import Gazetteer
-from monitor.classify.synth import contrasts
+from monitor.classify.synth import contrasts, short_forms
 from monitor.classify.terms import TermModel, fit_terms
 
 REGULARISATION_C = 1.0
@@ -43,15 +43,25 @@ class TrainingSet:
 
 
 def training_set(*, examples: Sequence[Example], gazetteer: Gazetteer) -> TrainingSet:
-    """The examples, plus contrasts of every positive one."""
+    """The examples, contrasts of every positive one, and the short forms of all of them."""
     ts = TrainingSet(titles=[], texts=[], labels=[], sources=[], real=[])
     for ex in examples:
         _add(ts, ex.title, ex.text, ex.label, ex.source, real=True)
+        _add_short(ts, ex.title, ex.text, ex.label, ex.source, gazetteer)
         if not ex.label:
             continue
         for draft in contrasts(title=ex.title, text=ex.text, gazetteer=gazetteer, key=ex.source):
-            _add(ts, draft.title, draft.text, draft.label, f"{ex.source}~{draft.kind}", real=False)
+            source = f"{ex.source}~{draft.kind}"
+            _add(ts, draft.title, draft.text, draft.label, source, real=False)
+            _add_short(ts, draft.title, draft.text, draft.label, source, gazetteer)
     return ts
+
+
+def _add_short(
+    ts: TrainingSet, title: str, text: str, label: bool, source: str, gazetteer: Gazetteer
+) -> None:
+    for short in short_forms(title=title, text=text, label=label, gazetteer=gazetteer):
+        _add(ts, short.title, short.text, short.label, f"{source}~{short.kind}", real=False)
 
 
 def _add(ts: TrainingSet, title: str, text: str, label: bool, source: str, *, real: bool) -> None:

@@ -21,7 +21,7 @@ def explain(
     strongest: Sequence[str],
 ) -> tuple[str, ...]:
     ev = analysis.evidence
-    reasons = [_together(ev, sides)]
+    reasons = [*_short(ev, sides), _together(ev, sides)]
     reasons += _pairs(ev) + _cues(ev) + _crowd(ev)
     if contributions:
         reasons.append("drivers: " + ", ".join(f"{n} {v:+.2f}" for n, v in contributions))
@@ -42,6 +42,24 @@ def _together(ev: Evidence, sides: tuple[str, ...]) -> str:
         f"{both} named together in {ev.both_paragraphs} of {ev.paragraphs} paragraphs "
         f"(title: {title})"
     )
+
+
+def _short(ev: Evidence, sides: tuple[str, ...]) -> list[str]:
+    """What carried a short item (headline and summary only)."""
+    if not ev.short:
+        return []
+    both = f"{sides[SIDE_A]} and {sides[SIDE_B]}"
+    if len(ev.title_sides) == 2:
+        crowd = f", with {ev.title_others} other countries" if ev.title_others else ""
+        return [f"short item: headline names both {both}{crowd}"]
+    named = sides[min(ev.title_sides)] if ev.title_sides else ""
+    if named and len(ev.item_sides) == 2:
+        return [f"short item: headline names {named}, the summary the other side"]
+    if named and ev.title_others:
+        return [f"short item: headline pairs {named} with another country"]
+    if len(ev.item_sides) == 1:
+        return [f"short item: only {sides[next(iter(ev.item_sides))]} named"]
+    return [f"short item: {both} not both named"]
 
 
 def _title(ev: Evidence, sides: tuple[str, ...]) -> str:

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from monitor.classify.patterns import trie_pattern, word_regex
+from monitor.classify.places import city_names, forget
 
 DEFAULT_COUNTRIES_FILE = Path(__file__).parent / "data" / "countries.toml"
-SIDE_KEYS = ("names", "adjectives", "places", "people")
+SIDE_KEYS = ("names", "adjectives", "places", "people", "entities")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +27,12 @@ class Side:
     adjectives: tuple[str, ...]
     places: tuple[str, ...]
     people: tuple[str, ...]
+    entities: tuple[str, ...] = ()
+    cities: tuple[str, ...] = ()  # matched exactly (with the capital letter)
 
     @property
     def aliases(self) -> tuple[str, ...]:
-        return self.names + self.adjectives + self.places + self.people
+        return self.names + self.adjectives + self.places + self.people + self.entities
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,10 @@ class Gazetteer:
         self.others = tuple(o for o in others if o.name.lower() not in side_names)
         groups = [s.aliases for s in self.sides] + [o.all_aliases for o in self.others]
         self._exact, self._folded = _alias_maps(groups)
+        for entity, side in enumerate(self.sides):
+            for city in side.cities:
+                if " ".join(city.split()).lower() not in self._folded:
+                    self._exact.setdefault(city, entity)
         self._exact_pattern = _exact_regex(self._exact)
         self._folded_pattern = word_regex(self._folded)
 
@@ -69,11 +76,12 @@ class Gazetteer:
         """Mentions in text order (offsets into ``text``)."""
         found = self._folded_mentions(text)
         if self._exact:
+            exact = self._exact
             found += [
-                Mention(entity=self._exact[m.group(0)], start=m.start(), end=m.end())
+                Mention(entity=exact[" ".join(m.group(0).split())], start=m.start(), end=m.end())
                 for m in self._exact_pattern.finditer(text)
             ]
-            found.sort(key=lambda m: m.start)
+            found = _without_overlaps(found)
         return found
 
     def _folded_mentions(self, text: str) -> list[Mention]:
@@ -83,6 +91,16 @@ class Gazetteer:
             Mention(entity=folded[" ".join(m.group(0).split())], start=m.start(), end=m.end())
             for m in self._folded_pattern.finditer(lowered)
         ]
+
+
+def _without_overlaps(found: list[Mention]) -> list[Mention]:
+    """Text order; of two overlapping mentions the longer (then the earlier) is kept."""
+    found.sort(key=lambda m: (m.start, -m.end))
+    kept: list[Mention] = []
+    for m in found:
+        if not kept or m.start >= kept[-1].end:
+            kept.append(m)
+    return kept
 
 
 def lower_same_length(text: str) -> str:
@@ -116,7 +134,10 @@ def _alias_maps(groups: Sequence[Iterable[str]]) -> tuple[dict[str, int], dict[s
 
 def load_gazetteer(path: Path = DEFAULT_COUNTRIES_FILE) -> Gazetteer:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    sides = [_side(entry) for entry in data.get("sides", [])]
+    try:
+        sides = [_side(entry) for entry in data.get("sides", [])]
+    finally:
+        forget()
     others = [_other(entry) for entry in data.get("others", [])]
     return Gazetteer(sides=sides, others=others)
 
@@ -127,7 +148,19 @@ def _strings(entry: dict[str, Any], key: str) -> tuple[str, ...]:
 
 def _side(entry: dict[str, Any]) -> Side:
     lists = {key: _strings(entry, key) for key in SIDE_KEYS}
-    return Side(name=str(entry["name"]), **lists)
+    return Side(name=str(entry["name"]), cities=_cities(entry), **lists)
+
+
+def _cities(entry: dict[str, Any]) -> tuple[str, ...]:
+    spec = entry.get("cities")
+    if not spec:
+        return ()
+    names = city_names(
+        country=str(spec["country"]),
+        min_population=int(spec.get("min_population", 0)),
+        exclude=_strings(entry, "not_places"),
+    )
+    return tuple(names)
 
 
 def _other(entry: dict[str, Any]) -> Other:

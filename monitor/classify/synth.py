@@ -2,9 +2,12 @@
 
 A positive article about the two sides becomes a *neighbouring relationship* when one side's words
 are swapped for another country's (Pakistan–Russia -> Pakistan–China), a *passing mention* when a
-paragraph or two keep the original side, and a *roster* when both sides only appear in a list of
-many countries. Each variant keeps the seed's wording, so what separates them is the structure
-the features measure. Everything is drawn from a seeded generator: same seeds, same examples.
+paragraph or two keep the original side, a *single side* when one side's words are swapped for a
+neutral phrase, and a *roster* when both sides only appear in a list of many countries. Every
+example and contrast also yields its *short forms* (headline alone; headline and two paragraphs),
+as feeds deliver them: positive only while the short form still names both sides. Each variant
+keeps the seed's wording, so what separates them is the structure the features measure.
+Everything is drawn from a seeded generator: same seeds, same examples.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ NEIGHBOURS_PER_SEED = 4
 ROSTER_MIN, ROSTER_MAX = 4, 7
 KEEP_DRAWS = (0, 1, 1, 2)
 DROP_SHARE = 0.35
+LEAD_PARAGRAPHS = 2
+NOBODY = Other(name="the country", adjective="local", capital="the capital", aliases=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,25 @@ def contrasts(*, title: str, text: str, gazetteer: Gazetteer, key: str) -> Itera
         keep = KEEP_DRAWS[n % len(KEEP_DRAWS)]
         yield _neighbour(title, paras, gazetteer, side=side, other=other, keep=keep, rng=rng)
     yield _roster_only(title, paras, gazetteer, others, rng)
+    for side in (0, 1):
+        yield _single_side(title, paras, gazetteer, side=side)
+
+
+def short_forms(*, title: str, text: str, label: bool, gazetteer: Gazetteer) -> Iterator[Draft]:
+    """The headline alone, and the headline with the first two paragraphs."""
+    paras = paragraphs(clean(text))
+    forms = (("headline", ""), ("lead", "\n\n".join(paras[:LEAD_PARAGRAPHS])))
+    for kind, body in forms:
+        if kind == "lead" and len(paras) <= LEAD_PARAGRAPHS:
+            continue
+        both = {m.entity for m in gazetteer.mentions(f"{title}\n{body}")} >= {0, 1}
+        yield Draft(title=title, text=body, label=label and both, kind=kind)
+
+
+def _single_side(title: str, paras: list[str], gazetteer: Gazetteer, *, side: int) -> Draft:
+    swapped = [_swap(p, gazetteer, side=side, other=NOBODY) for p in paras]
+    new_title = _swap(title, gazetteer, side=side, other=NOBODY)
+    return Draft(title=new_title, text="\n\n".join(swapped), label=False, kind=f"single({side})")
 
 
 def _candidates(gazetteer: Gazetteer, rng: random.Random) -> list[Other]:
@@ -80,7 +104,7 @@ def _replacement(word: str, gazetteer: Gazetteer, *, side: int, other: Other) ->
     s = gazetteer.sides[side]
     if folded in {a.lower() for a in s.names}:
         return other.name
-    if folded in {a.lower() for a in s.places}:
+    if folded in {a.lower() for a in s.places} or word in s.cities:
         return other.capital
     if folded in {a.lower() for a in s.people}:
         return f"the {other.adjective} leader"

@@ -5,8 +5,10 @@ Presenting and wiring only; the queries live in ``monitor.review_store``.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +19,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from monitor.errors import ConfigError, StoreError
+from monitor.errors import ConfigError, ListenError, StoreError
 from monitor.web import api, pages
 from monitor.web.security import Guard, is_loopback
 
@@ -29,6 +31,7 @@ DEFAULT_PORT = 8080
 TOKEN_ENV = "MONITOR_WEB_TOKEN"
 MIN_TOKEN_LENGTH = 16
 MAX_BODY_BYTES = 64 * 1024  # forms here are a few fields
+LISTEN_BACKLOG = 2048  # uvicorn's own default
 STATIC = Path(__file__).resolve().parent / "static"
 
 log = logging.getLogger(__name__)
@@ -73,7 +76,7 @@ def create_app(*, app: App, token: str | None) -> Starlette:
     ]
     asgi = Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, token=token)],
+        middleware=[Middleware(Guard, token=token, sessions=app.store)],
         exception_handlers={StoreError: _store_error},
         max_body_size=MAX_BODY_BYTES,
     )
@@ -88,15 +91,52 @@ def _store_error(request: Request, exc: Exception) -> Response:
 
 
 def serve(*, app: App, host: str, port: int, token: str | None) -> None:
-    """Run the page with uvicorn until interrupted. Raises ``ConfigError`` on an unsafe binding."""
+    """Run the page with uvicorn until interrupted. Raises ``ConfigError`` on an unsafe binding
+    and ``ListenError`` when the port cannot be opened, before saying it serves."""
     import uvicorn
 
     check_binding(host=host, token=token)
+    sock = listen(host=host, port=port)
     log.info("web: serving on http://%s:%d/", host if ":" not in host else f"[{host}]", port)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(app=app, token=token),
         host=host,
         port=port,
         log_config=None,  # keep the CLI's logging set-up
         server_header=False,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def listen(*, host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``, or ``ListenError`` saying why not."""
+    where = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ListenError(f"web: cannot listen on {where}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise _listen_error(exc, where=where, port=port) from None
+    return sock
+
+
+def _listen_error(exc: OSError, *, where: str, port: int) -> ListenError:
+    if exc.errno == errno.EADDRINUSE:
+        return ListenError(f"web: cannot listen on {where}: the port is in use")
+    if exc.errno == errno.EACCES:
+        return ListenError(
+            f"web: cannot listen on {where}: permission denied",
+            hint=f"ports below 1024 need privileges; pass --port above 1023 (not {port})",
+        )
+    return ListenError(
+        f"web: cannot listen on {where}: {exc.strerror or exc}",
+        hint="pass --host with an address of this machine (127.0.0.1 for this machine only)",
     )

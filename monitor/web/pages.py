@@ -109,9 +109,21 @@ async def login(request: Request) -> Response:
     given = str(form.get("token") or "")
     if not hmac.compare_digest(given.encode(), token.encode()):
         return page(request, "login.html", status=401, next=target, error="Wrong token.")
-    return security.login_response(request, token=token, target=target)
+    store = monitor_app(request).store
+    return await run_in_threadpool(
+        security.login_response,
+        request,
+        token=token,
+        target=target,
+        sessions=store,
+        now=utcnow(),
+    )
 
 
 async def logout(request: Request) -> Response:
-    await security.checked_form(request, token=token_of(request))
-    return security.logout_response()
+    token = token_of(request)
+    await security.checked_form(request, token=token)
+    sessions = monitor_app(request).store
+    return await run_in_threadpool(
+        security.logout_response, request, token=token, sessions=sessions
+    )

@@ -3,8 +3,9 @@
 * Without a token the page only answers requests addressed to a loopback name (``127.0.0.1``,
   ``localhost``, ``[::1]``): a web page elsewhere cannot reach it through DNS rebinding.
 * With a token every request except ``/healthz``, ``/login`` and ``/static/`` must carry it:
-  ``Authorization: Bearer <token>``, or the session cookie that the login form sets (derived
-  from the token, never the token itself).
+  ``Authorization: Bearer <token>``, or the session cookie that the login form sets. The cookie
+  holds a random session id only; the database holds a keyed hash of it (under the token) with
+  an expiry. Logout revokes the session, an expired one is refused, and a new token voids all.
 * State-changing requests are POSTs; they are refused when the browser says they come from
   another site (``Sec-Fetch-Site``, ``Origin``), and forms carry a CSRF token that must match
   the CSRF cookie (double submit).
@@ -17,13 +18,17 @@ import hmac
 import ipaddress
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+from monitor.models import utcnow
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,7 +39,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 SESSION_COOKIE = "monitor_session"
 CSRF_COOKIE = "monitor_csrf"
 CSRF_FIELD = "csrf"
-SESSION_DAYS = 30
+SESSION_LIFETIME = timedelta(days=30)
+MAX_SESSION_ID = 100  # characters; a longer cookie is no session id of ours
 PUBLIC_PATHS = ("/healthz", "/login", "/static/")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CROSS_SITE = frozenset({"cross-site", "same-site"})
@@ -60,17 +66,33 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def session_value(token: str) -> str:
-    """What the session cookie holds: a keyed hash of the token, so the cookie is not the token."""
-    return hmac.new(token.encode(), b"monitor-web-session", hashlib.sha256).hexdigest()
+class Sessions(Protocol):
+    """Where sign-in sessions live (``monitor.store.Store``)."""
+
+    def add_web_session(self, *, key: str, now: datetime, expires_at: datetime) -> None: ...
+    def web_session_valid(self, *, key: str, now: datetime) -> bool: ...
+    def revoke_web_session(self, *, key: str) -> None: ...
 
 
-def is_authenticated(request: Request, *, token: str | None) -> bool:
-    if token is None:
+def session_key(session_id: str, *, token: str) -> str:
+    """What the database holds for a session: its id hashed under the token."""
+    return hmac.new(token.encode(), session_id.encode(), hashlib.sha256).hexdigest()
+
+
+def _cookie_key(request: Request, *, token: str) -> str | None:
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    if not session_id or len(session_id) > MAX_SESSION_ID:
+        return None
+    return session_key(session_id, token=token)
+
+
+def is_authenticated(request: Request, *, token: str | None, sessions: Sessions) -> bool:
+    """No token configured, the bearer token, or a live session cookie (this reads the
+    database: call it off the event loop)."""
+    if token is None or has_bearer(request, token=token):
         return True
-    return has_bearer(request, token=token) or hmac.compare_digest(
-        request.cookies.get(SESSION_COOKIE, ""), session_value(token)
-    )
+    key = _cookie_key(request, token=token)
+    return key is not None and sessions.web_session_valid(key=key, now=utcnow())
 
 
 def has_bearer(request: Request, *, token: str) -> bool:
@@ -105,16 +127,17 @@ async def checked_form(request: Request, *, token: str | None) -> FormData:
 class Guard:
     """ASGI middleware: host check, authentication, cross-site POSTs, CSRF cookie, headers."""
 
-    def __init__(self, app: ASGIApp, *, token: str | None) -> None:
+    def __init__(self, app: ASGIApp, *, token: str | None, sessions: Sessions) -> None:
         self.app = app
         self.token = token
+        self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        refusal = self.refusal(request)
+        refusal = await run_in_threadpool(self.refusal, request)
         if refusal is not None:
             refusal.headers.update(SECURITY_HEADERS)
             await refusal(scope, receive, send)
@@ -128,7 +151,9 @@ class Guard:
             return PlainTextResponse("web: unexpected Host header", status_code=400)
         if request.method not in SAFE_METHODS and _cross_site(request):
             return PlainTextResponse("web: cross-site request refused", status_code=403)
-        if _is_public(request.url.path) or is_authenticated(request, token=self.token):
+        if _is_public(request.url.path) or is_authenticated(
+            request, token=self.token, sessions=self.sessions
+        ):
             return None
         return _login_required(request)
 
@@ -175,12 +200,20 @@ def _csrf_cookie(request: Request) -> str:
     return f"{CSRF_COOKIE}={request.state.csrf}; Path=/; HttpOnly; SameSite=Strict{secure}"
 
 
-def login_response(request: Request, *, token: str, target: str) -> Response:
+def login_response(
+    request: Request, *, token: str, target: str, sessions: Sessions, now: datetime
+) -> Response:
+    """A new session (recorded, and its id in the cookie), then on to ``target``."""
+    session_id = secrets.token_urlsafe(32)
+    expires_at = now + SESSION_LIFETIME
+    sessions.add_web_session(
+        key=session_key(session_id, token=token), now=now, expires_at=expires_at
+    )
     response = RedirectResponse(safe_next(target), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        session_value(token),
-        max_age=SESSION_DAYS * 86400,
+        session_id,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
@@ -188,7 +221,11 @@ def login_response(request: Request, *, token: str, target: str) -> Response:
     return response
 
 
-def logout_response() -> Response:
+def logout_response(request: Request, *, token: str | None, sessions: Sessions) -> Response:
+    """Revoke the session of the cookie (its id is then worthless) and clear the cookie."""
+    key = _cookie_key(request, token=token) if token is not None else None
+    if key is not None:
+        sessions.revoke_web_session(key=key)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

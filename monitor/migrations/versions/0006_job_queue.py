@@ -1,7 +1,7 @@
 """job queue: Procrastinate's schema (PostgreSQL only) and the entries waiting for their job
 
 Revision ID: 0006_job_queue
-Revises: 0003
+Revises: 0005_imported_judgements
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_job_queue"
-down_revision = "0003"
+down_revision = "0005_imported_judgements"
 branch_labels = None
 depends_on = None
 
