@@ -8,11 +8,11 @@ module only reads them, to count.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, text
 from sqlmodel import Session, col, select
@@ -65,6 +65,25 @@ class QueueQueries:
         with self._read() as s:
             row = s.get(PendingEntry, pending_id)
         return None if row is None else (row.feed_id, entry_from_json(row.data))
+
+    def stale_entries(
+        self, *, before: datetime, then: Callable[[Any, list[int]], None], limit: int = 1000
+    ) -> list[int]:
+        """Recorded entries older than ``before`` (their job gave up: its retries ran out while
+        the database or a page was away); ``then`` gets the driver connection and their ids in
+        the same transaction, to defer their jobs again."""
+        query = (
+            select(PendingEntry.id)
+            .where(col(PendingEntry.created_at) < before)
+            .order_by(col(PendingEntry.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self._write() as s:
+            ids = [i for i in s.exec(query).all() if i is not None]
+            if ids:
+                then(s.connection().connection.driver_connection, ids)
+            return ids
 
     def forget_entry(self, pending_id: int) -> None:
         with self._write() as s:

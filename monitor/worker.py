@@ -26,6 +26,7 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import procrastinate
@@ -43,7 +44,10 @@ from monitor.settings import WorkerSettings
 
 QUEUE = "monitor"
 CONTEXT_KEY = "monitor"
-ENTRY_RETRY = procrastinate.RetryStrategy(max_attempts=5, wait=2)
+# an entry's job retries for about half an hour (waits doubling from 2 s, 10 tries); after that
+# the hourly prune job queues the recorded entry again
+ENTRY_RETRY = procrastinate.RetryStrategy(max_attempts=10, exponential_wait=2)
+STALE_ENTRY_AGE = timedelta(hours=1)
 PRUNE_CRON = "17 * * * *"
 SHUTDOWN_GRACE_SECONDS = 30.0
 RESTART_WAIT_SECONDS = 2.0  # between tries to start the worker again while the database is away
@@ -198,11 +202,7 @@ def poll_feed_job(context: procrastinate.JobContext, *, feed_id: int) -> str:
     response, entries = fetched
 
     def defer(connection: Any, pending_ids: list[int]) -> None:
-        task = jobs.deferrer.configure_task(
-            name="process_entry", queue=QUEUE, connection=connection
-        )
-        kwargs: list[JSONDict] = [{"pending_id": pid} for pid in pending_ids]
-        task.batch_defer(*kwargs)
+        _defer_entries(jobs.deferrer, connection=connection, pending_ids=pending_ids)
 
     stages.store.record_entries(
         feed_id=feed_id, entries=entries, response=response, now=utcnow(), then=defer
@@ -267,5 +267,24 @@ async def retry_stalled_job(context: procrastinate.JobContext, *, timestamp: int
     return len(list(stalled))
 
 
-def prune_job(context: procrastinate.JobContext, *, timestamp: int) -> None:
-    _jobs(context).app.maintain()
+def prune_job(context: procrastinate.JobContext, *, timestamp: int) -> int:
+    """Housekeeping, and recorded entries whose job gave up get one again (nothing is lost to a
+    long outage; an entry whose job still runs is stored once all the same)."""
+    jobs = _jobs(context)
+    jobs.app.maintain()
+
+    def defer(connection: Any, pending_ids: list[int]) -> None:
+        _defer_entries(jobs.deferrer, connection=connection, pending_ids=pending_ids)
+
+    again = jobs.app.store.stale_entries(before=utcnow() - STALE_ENTRY_AGE, then=defer)
+    if again:
+        log.warning(
+            "worker: %d recorded entries had no article after an hour: queued again", len(again)
+        )
+    return len(again)
+
+
+def _defer_entries(deferrer: procrastinate.App, *, connection: Any, pending_ids: list[int]) -> None:
+    task = deferrer.configure_task(name="process_entry", queue=QUEUE, connection=connection)
+    kwargs: list[JSONDict] = [{"pending_id": pid} for pid in pending_ids]
+    task.batch_defer(*kwargs)

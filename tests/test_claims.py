@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from monitor.models import Article, OutboxPolicy, utcnow
+from monitor.models import Article, Entry, OutboxPolicy, Response, utcnow
 from monitor.store import Store
 from tests.conftest import TEST_DATABASE_URL, database_url
 
@@ -93,3 +94,32 @@ def test_concurrent_claimers_take_disjoint_sets(
     assert len(every) == total, f"{len(every) - len(set(every))} rows claimed twice"
     assert len(set(every)) == total
     assert sum(bool(rows) for rows in taken) >= 2, "one claimer took everything: no contention"
+
+
+def test_stale_entries_are_handed_back_in_their_transaction(stores: list[Store]) -> None:
+    store = stores[0]
+    feed = store.add_feed(name="f", url="http://example.test/f.xml", interval_seconds=60)
+    entries = [
+        Entry(key=f"k{i}", link=None, canonical_url=f"http://example.test/{i}") for i in range(3)
+    ]
+    response = Response(url=feed.url, status=200)
+    old = utcnow() - timedelta(hours=2)
+    recorded = store.record_entries(
+        feed_id=feed.id or 0,
+        entries=entries[:2],
+        response=response,
+        now=old,
+        then=lambda c, i: None,
+    )
+    store.record_entries(
+        feed_id=feed.id or 0,
+        entries=entries[2:],
+        response=response,
+        now=utcnow(),
+        then=lambda c, i: None,
+    )
+    handed: list[int] = []
+    again = store.stale_entries(
+        before=utcnow() - timedelta(hours=1), then=lambda _conn, ids: handed.extend(ids)
+    )
+    assert again == handed == recorded
