@@ -123,10 +123,11 @@ def run_workers(
     workers: int,
     kill_after: int | None = None,
     disturb: Disturbance | None = None,
+    command: tuple[str, ...] = ("worker", "--concurrency", str(CONCURRENCY)),
 ) -> ScaleRun:
     """Publish everything, start ``workers`` workers, SIGKILL the first once ``kill_after``
     articles are stored (or, given ``disturb``, call it then instead), and wait for the end
-    state."""
+    state. ``command``: ``("run",)`` runs one-machine daemons side by side instead."""
     server, smtp = quiet_server(), SMTPServer().start()
     publisher = Publisher(server=server, feeds=[f"/feed/{n}.xml" for n in range(FEEDS)])
     for text in texts():
@@ -140,7 +141,7 @@ def run_workers(
         Daemon(
             config=config,
             log_path=workdir / f"worker-{n}.log",
-            command=("worker", "--concurrency", str(CONCURRENCY)),
+            command=command,
         )
         for n in range(workers)
     ]

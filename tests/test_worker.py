@@ -58,24 +58,33 @@ def test_worker_refuses_an_older_schema(tmp_path: Path) -> None:
     assert "run `monitor db upgrade` first" in lines[0]
 
 
-# (workers, SIGKILL the first after this many articles, pages fetched twice at most)
+WORKER = ("worker", "--concurrency", str(scaleout.CONCURRENCY))
+DAEMON = ("run",)  # the one-machine daemon, twice on one database: it must not duplicate either
+
+# (command, processes, SIGKILL the first after this many articles, pages fetched twice at most)
 CASES = [
-    pytest.param(2, None, 0, id="two-workers"),
-    pytest.param(3, 15, scaleout.CONCURRENCY, id="three-workers-one-killed"),
+    pytest.param(WORKER, 2, None, 0, id="two-workers"),
+    pytest.param(WORKER, 3, 15, scaleout.CONCURRENCY, id="three-workers-one-killed"),
+    pytest.param(DAEMON, 2, None, 0, id="two-run-daemons"),
 ]
 
 
 @needs_postgresql
 @pytest.mark.slow
-@pytest.mark.parametrize(("workers", "kill_after", "fetched_twice"), CASES)
+@pytest.mark.parametrize(("command", "workers", "kill_after", "fetched_twice"), CASES)
 def test_workers_share_the_work_once(
-    tmp_path: Path, workers: int, kill_after: int | None, fetched_twice: int
+    tmp_path: Path,
+    command: tuple[str, ...],
+    workers: int,
+    kill_after: int | None,
+    fetched_twice: int,
 ) -> None:
     outcome = scaleout.run_workers(
         database_url=database_url(tmp_path),
         workdir=tmp_path,
         workers=workers,
         kill_after=kill_after,
+        command=command,
     )
     assert outcome.problems() == [], "\n".join(outcome.logs)
     assert outcome.state.stored == scaleout.PAGES and outcome.state.duplicate_articles == 0
