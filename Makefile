@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CONFIG ?= config/monitor.toml
 export MONITOR_CORPUS ?= $(abspath ../shared/corpus)
 
-.PHONY: run test lint bench bench-classifier bench-stories bench-scale faults clean
+.PHONY: run test lint bench bench-classifier bench-stories bench-startup bench-steady bench-scale faults clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,18 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy monitor
 
 ## bench: the performance table (floor, new articles, naive peer, re-poll, classifier, memory,
-## story assignment); writes bench/results.json. About 4 minutes on 2 cores.
+## story assignment, command start-up, steady state from outside and alert latency); writes
+## bench/results.json. About 6 minutes on 2 cores.
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
+
+## bench-startup: only the start-up times of --help, status and a one-page poll --once
+bench-startup: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.startup
+
+## bench-steady: only the outside-in steady state (a running daemon) and the alert latency
+bench-steady: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.steady
 
 ## bench-stories: only the cost of story assignment with 100,000 stored articles
 bench-stories: $(VENV)/.installed-dev

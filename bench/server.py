@@ -10,6 +10,7 @@ off), so a 304 costs the server well under a millisecond. Paths:
 ``/news/<i>.xml``    feed i of ``NEWS_FEEDS``: every NEWS_FEEDS-th page, by link (no guid)
 ``/quiet/<i>.xml``   a feed of ``QUIET_ITEMS`` items with guids, ETag ``"quiet-<i>"``; it answers
                      304 to that ETag. Feed i < 181 also lists one new item: corpus page i.
+``/one/<i>.xml``     a feed of one item with a guid: corpus page i (a one-page poll)
 ``/_hits``           JSON: requests served so far, by first path segment (itself not counted)
 """
 
@@ -42,6 +43,7 @@ RSS_TYPE = "application/rss+xml; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 _QUIET = re.compile(r"^/quiet/(\d+)\.xml$")
 _NEWS = re.compile(r"^/news/(\d+)\.xml$")
+_ONE = re.compile(r"^/one/(\d+)\.xml$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,11 @@ class Site:
         ]
         return rss(items, title=f"News {index}")
 
+    def one_feed(self, index: int) -> bytes:
+        page = self.ids[index]
+        item = Item(title=f"Page {index}", link=f"{self.base}/aeb/{page}.html", guid=page)
+        return rss([item], title=f"One {index}")
+
     def answer(self, path: str, if_none_match: str | None) -> tuple[int, bytes, str, str | None]:
         """(status, body, content type, etag) for a GET of ``path``."""
         if path == "/_hits":
@@ -133,6 +140,8 @@ class Site:
             if if_none_match == etag:
                 return 304, b"", RSS_TYPE, etag
             return 200, self._cached_quiet(index), RSS_TYPE, etag
+        if (match := _ONE.match(path)) and int(match.group(1)) < len(self.ids):
+            return 200, self.one_feed(int(match.group(1))), RSS_TYPE, None
         return 404, b"not found", "text/plain", None
 
     @lru_cache(maxsize=NEWS_FEEDS)  # noqa: B019 - one Site per process, kept for its lifetime

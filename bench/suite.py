@@ -2,7 +2,9 @@
 
     .venv/bin/python -m bench [--runs N] [--naive-runs N] [--memory-runs N] [--only SECTION ...]
 
-Sections: throughput (floor, new articles, naive peer), repoll, classifier, memory, stories.
+Sections: throughput (floor, new articles, naive peer), repoll, classifier, memory, stories,
+startup (commands from a fresh process), steady (a running daemon measured from outside, and
+the alert latency).
 Prints a table (median, min, max of the runs; ratios; goals), also as JSON in bench/results.json.
 """
 
@@ -27,12 +29,15 @@ from bench.common import SEEDS_DIR, Row, cores, corpus_dir, load_average, stat
 from bench.memory import MEMORY_FEEDS, STORED_ARTICLES, MemoryRun, run_memory
 from bench.repoll import REPOLL_FEEDS, RepollRun, run_repoll
 from bench.report import print_table
+from bench.startup import GOALS as STARTUP_GOALS
+from bench.startup import Timing, run_startup
+from bench.steady import ALERT_GOAL_SECONDS, SteadyRun, run_steady
 from bench.stories import GOAL_MS as STORY_GOAL_MS
 from bench.stories import run as run_stories
 from bench.throughput import Interleaved, run_interleaved
 from monitor.classify import load_classifier
 
-SECTIONS = ("throughput", "repoll", "classifier", "memory", "stories")
+SECTIONS = ("throughput", "repoll", "classifier", "memory", "stories", "startup", "steady")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 FLOOR_GOAL = 1.5
 MEMORY_GOAL_MB = 150.0
@@ -239,6 +244,70 @@ def story_rows(runs: list[dict[str, float]]) -> list[Row]:
     ]
 
 
+def startup_rows(timings: list[Timing]) -> list[Row]:
+    rows = []
+    for t in timings:
+        goal = STARTUP_GOALS.get(t.command)
+        rows.append(
+            Row(
+                "8 Start-up",
+                f"monitor {t.command}, wall",
+                "s",
+                t.wall,
+                goal=f"≤ {goal:g} s" if goal else "",
+                holds=t.wall.median <= goal if goal else None,
+                note=f"CPU {t.cpu.median:.2f} s (min {t.cpu.low:.2f})",
+            )
+        )
+    return rows
+
+
+def steady_rows(runs: list[SteadyRun]) -> list[Row]:
+    for r in runs:
+        if r.articles != CORPUS_PAGES:
+            raise RuntimeError(f"steady run stored {r.articles} articles, not {CORPUS_PAGES}")
+    wall_ratio = stat([r.wall_ratio for r in runs])
+    cpu_ratio = stat([r.cpu_ratio for r in runs])
+    last = stat([max(r.alert_gaps) for r in runs])
+    parts = {k: stat([r.parts[k] for r in runs]).median for k in runs[0].parts}
+    return [
+        Row(
+            "9 Steady (outside)",
+            f"OPML import → {CORPUS_PAGES} stored, wall",
+            "s",
+            stat([r.wall_seconds for r in runs]),
+            note="running daemon, 10 feeds, tick 0.2 s",
+        ),
+        Row(
+            "9 Steady (outside)",
+            "wall ÷ floor (floor CPU ÷ cores)",
+            "×",
+            wall_ratio,
+            goal=f"≤ {FLOOR_GOAL:g}×",
+            holds=wall_ratio.median <= FLOOR_GOAL,
+            note=f"load average {stat([r.load for r in runs]).median:.1f} at the start",
+        ),
+        Row(
+            "9 Steady (outside)",
+            "CPU of all monitor processes ÷ floor CPU",
+            "×",
+            cpu_ratio,
+            goal=f"≤ {FLOOR_GOAL:g}×",
+            holds=cpu_ratio.median <= FLOOR_GOAL,
+            note=", ".join(f"{k} {v:.2f} s" for k, v in parts.items()),
+        ),
+        Row(
+            "9 Steady (outside)",
+            "last alert after its match stored",
+            "s",
+            last,
+            goal=f"≤ {ALERT_GOAL_SECONDS:g} s",
+            holds=last.median <= ALERT_GOAL_SECONDS,
+            note=f"{len(runs[0].alert_gaps)} emails per run to aiosmtpd",
+        ),
+    ]
+
+
 def machine() -> dict[str, Any]:
     return {
         "cores": cores(),
@@ -253,6 +322,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=5, help="runs per figure [5]")
     parser.add_argument("--naive-runs", type=int, default=3, help="runs of the naive peer [3]")
     parser.add_argument("--memory-runs", type=int, default=3, help="daemon memory runs [3]")
+    parser.add_argument("--steady-runs", type=int, default=3, help="outside-in daemon runs [3]")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--out", type=Path, default=RESULTS)
     return parser.parse_args(argv)
@@ -315,6 +385,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                 stored=STORY_ARCHIVE, articles=STORY_ARTICLES, corpus=corpus, runs=args.runs
             )
         )
+    if "startup" in args.only:
+        progress(f"startup: --help, status, one-page poll --once, {args.runs} runs each")
+        rows += startup_rows(run_startup(corpus=corpus, runs=args.runs))
+    if "steady" in args.only:
+        rows += steady_rows(run_steady(corpus=corpus, runs=args.steady_runs, progress=progress))
     elapsed = time.perf_counter() - progress.started
     loads = (load_before, load_average())
     print_table(rows, elapsed=elapsed, loads=loads, command=COMMAND)

@@ -9,21 +9,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from monitor import classify, notify
-from monitor.errors import ConfigError
+from monitor import notify
+from monitor.errors import ConfigError, ReadOnly
 from monitor.extract import ExtractorPool
-from monitor.fetch import Fetcher, Resolver, resolve_host
+from monitor.lazy import lazy_module
 from monitor.models import OutboxPolicy, utcnow
 from monitor.outbox import Outbox, next_digest_at
-from monitor.pipeline import Stages
 from monitor.settings import FetchSettings, Settings
 from monitor.store import FeedDef, Store
 
 if TYPE_CHECKING:
     import httpx
+
+    from monitor import classify
+    from monitor.fetch import Fetcher, Resolver
+    from monitor.pipeline import Stages
+else:  # commands that neither poll nor score (status, feeds, matches) never import these
+    classify = lazy_module("monitor.classify")
 
 MODEL_CHECK_SECONDS = 10.0
 
@@ -107,13 +113,20 @@ def _seeds_signature(seeds: Path) -> tuple[tuple[str, float, int], ...]:
 class App:
     settings: Settings
     store: Store
-    fetcher: Fetcher
     model: ModelHolder
     outbox: Outbox
     extractor: ExtractorPool
 
+    @cached_property
+    def fetcher(self) -> Fetcher:
+        """Built on first use: httpx is imported only by commands that fetch."""
+        return build_fetcher(self.settings.fetch)
+
     @property
     def stages(self) -> Stages:
+        from monitor.pipeline import Stages
+
+        self.extractor.start()  # only commands that poll build stages: warm the workers up now
         return Stages(
             store=self.store,
             fetcher=self.fetcher,
@@ -146,7 +159,8 @@ class App:
 
     def close(self) -> None:
         self.extractor.close()
-        self.fetcher.close()
+        if "fetcher" in self.__dict__:
+            self.fetcher.close()
         self.store.close()
 
 
@@ -154,16 +168,23 @@ def open_store(settings: Settings) -> Store:
     store = Store(url=settings.storage.url)
     try:
         store.prepare_schema()
-        store.sync_config_feeds(
-            [
-                FeedDef(name=f.name, url=f.url, interval_seconds=int(f.interval))
-                for f in settings.feeds
-            ]
-        )
+        _sync_feeds(store, settings)
     except Exception:
         store.close()
         raise
     return store
+
+
+def _sync_feeds(store: Store, settings: Settings) -> None:
+    """The config file's feeds into the database; on a read-only database (commands that only
+    read) the feeds stay as they were."""
+    feeds = [
+        FeedDef(name=f.name, url=f.url, interval_seconds=int(f.interval)) for f in settings.feeds
+    ]
+    try:
+        store.sync_config_feeds(feeds)
+    except ReadOnly as exc:
+        log.warning("%s; config feeds not updated, commands that write will fail", exc)
 
 
 def build_app(settings: Settings) -> App:
@@ -176,7 +197,6 @@ def build_app(settings: Settings) -> App:
     return App(
         settings=settings,
         store=store,
-        fetcher=build_fetcher(settings.fetch),
         model=ModelHolder(settings=settings, store=store),
         outbox=outbox,
         extractor=ExtractorPool(workers=settings.scheduler.extract_processes),
@@ -187,10 +207,12 @@ def build_fetcher(
     fetch: FetchSettings,
     *,
     client: httpx.Client | None = None,
-    resolver: Resolver = resolve_host,
+    resolver: Resolver | None = None,
     allow_private_networks: bool | None = None,
 ) -> Fetcher:
     """The fetcher of ``[fetch]``; a client, resolver or address policy may be passed in."""
+    from monitor.fetch import Fetcher, resolve_host
+
     if allow_private_networks is None:
         allow_private_networks = fetch.allow_private_networks
     return Fetcher(
@@ -204,7 +226,7 @@ def build_fetcher(
             else allow_private_networks
         ),
         client=client,
-        resolver=resolver,
+        resolver=resolver or resolve_host,
     )
 
 

@@ -9,26 +9,41 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
-from monitor import __version__, classify, notify, opml, views
-from monitor.app import App, build_app
+from monitor import __version__, views
 from monitor.errors import ConfigError, MonitorError
+from monitor.lazy import lazy_function, lazy_module
 from monitor.masking import install_masking_filter, mask_secrets
-from monitor.models import utcnow
-from monitor.outbox import deliver_due
-from monitor.settings import (
-    FeedSpec,
-    Settings,
-    config_path,
-    load_settings,
-    parse_duration,
-    public_view,
-)
+
+if TYPE_CHECKING:
+    from monitor import classify, notify, opml
+    from monitor.app import App, build_app
+    from monitor.models import utcnow
+    from monitor.outbox import deliver_due
+    from monitor.settings import (
+        FeedSpec,
+        Settings,
+        config_path,
+        load_settings,
+        parse_duration,
+        public_view,
+    )
+else:  # imported when a command uses them: `monitor --help` stays fast (tests/test_startup.py)
+    classify = lazy_module("monitor.classify")
+    notify, opml = lazy_module("monitor.notify"), lazy_module("monitor.opml")
+    build_app = lazy_function("monitor.app", "build_app")
+    utcnow = lazy_function("monitor.models", "utcnow")
+    deliver_due = lazy_function("monitor.outbox", "deliver_due")
+    FeedSpec = lazy_function("monitor.settings", "FeedSpec")
+    config_path = lazy_function("monitor.settings", "config_path")
+    load_settings = lazy_function("monitor.settings", "load_settings")
+    parse_duration = lazy_function("monitor.settings", "parse_duration")
+    public_view = lazy_function("monitor.settings", "public_view")
 
 console = views.terminal()
 log = logging.getLogger("monitor")
@@ -228,12 +243,14 @@ def status(ctx: typer.Context) -> None:
         alerts = application.store.alert_counts()
         failed = application.store.list_alerts(status="failed", limit=10)
         queue = application.store.queue_counts()
+        items = application.store.alert_items(failed)
     console.print(" · ".join(f"{v} {k}" for k, v in counts.items()))
     console.print(views.alerts_line(alerts), highlight=False)
     if queue is not None:
         console.print(views.queue_line(queue), highlight=False)
     if failed:
-        console.print(views.alerts_table(failed, destinations=application.outbox.known))
+        known = application.outbox.known
+        console.print(views.alerts_table(failed, destinations=known, items=items))
 
 
 # -- feeds ----------------------------------------------------------------------------------
@@ -252,23 +269,39 @@ def feeds_add(
     url: str,
     name: Annotated[str | None, typer.Option(help="Display name [default: the host name].")] = None,
     interval: Annotated[str, typer.Option(help="Poll interval, e.g. 15m.")] = "15m",
+    check: Annotated[
+        bool, typer.Option("--check/--no-check", help="Fetch the URL first: it must be a feed.")
+    ] = True,
 ) -> None:
     """Add a feed (stored in the database beside the config file's feeds)."""
+    from monitor.pipeline import check_feed
+
+    with _errors():
+        spec = _feed_spec(url=url, name=name, interval=interval, command="feeds add")
     with _app(ctx) as application:
-        spec = _feed_spec(url=url, name=name, interval=interval)
+        if check:
+            found = check_feed(url=spec.url, fetcher=application.stages.fetcher)
+            console.print(f"{spec.url}: a feed with {len(found.entries)} entries", highlight=False)
         application.store.add_feed(
             name=spec.name, url=spec.url, interval_seconds=int(spec.interval)
         )
     console.print(f"added feed {spec.name!r}: {spec.url} every {interval}")
 
 
-def _feed_spec(*, url: str, name: str | None, interval: str) -> FeedSpec:
+def _feed_spec(*, url: str, name: str | None, interval: str, command: str) -> FeedSpec:
+    """The feed as the config would hold it; a bad value is one line naming it."""
     try:
         return FeedSpec(
             name=name or urlsplit(url).hostname or url, url=url, interval=parse_duration(interval)
         )
-    except (ValidationError, ValueError) as exc:
-        raise ConfigError(f"feeds add: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "feed"
+        raise ConfigError(
+            f"{command}: {where}: {first['msg'].removeprefix('Value error, ')}"
+        ) from None
+    except ValueError as exc:
+        raise ConfigError(f"{command}: interval: {exc}") from None
 
 
 @feeds_app.command("remove")
@@ -295,20 +328,36 @@ def feeds_import_opml(
     file: Path,
     interval: Annotated[str, typer.Option(help="Poll interval for the imported feeds.")] = "15m",
 ) -> None:
-    """Add every feed listed in an OPML file (skipping ones already present)."""
+    """Add every feed listed in an OPML file; entries already watched or unusable are skipped."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _error(f"feeds import-opml: cannot read {file}: {exc.strerror or exc}")
+        raise typer.Exit(2) from None
     with _app(ctx) as application:
+        entries = opml.read_opml(data)
         known = {f.url for f in application.store.feeds(enabled_only=False)}
-        added = 0
-        for name, url in opml.read_opml(file.read_bytes()):
+        added, skipped = 0, []
+        for name, url in entries:
             if url in known:
                 continue
-            spec = _feed_spec(url=url, name=name, interval=interval)
-            application.store.add_feed(
-                name=spec.name, url=spec.url, interval_seconds=int(spec.interval)
-            )
+            try:
+                spec = _feed_spec(url=url, name=name, interval=interval, command="skipped")
+                application.store.add_feed(
+                    name=spec.name, url=spec.url, interval_seconds=int(spec.interval)
+                )
+            except MonitorError as exc:
+                skipped.append(str(exc))
+                continue
             known.add(url)
             added += 1
-    console.print(f"imported {added} feeds from {file}")
+    for reason in skipped:
+        console.print(reason, highlight=False)
+    present = len(entries) - added - len(skipped)
+    console.print(
+        f"imported {added} feeds from {file}: {present} already watched, {len(skipped)} skipped",
+        highlight=False,
+    )
 
 
 @feeds_app.command("export-opml")
@@ -359,7 +408,7 @@ def matches_export(
         views.ExportFormat, typer.Option("--format", help="Output format.")
     ] = views.ExportFormat.csv,
 ) -> None:
-    """Export matches (with judgements and reasons) for a report, oldest first."""
+    """Export matches (with judgements and reasons) for a report, newest first."""
     from monitor.export import export_matches
 
     with _app(ctx) as application:
@@ -533,7 +582,12 @@ def _builder(application: App) -> Callable[[Sequence[classify.Example]], classif
     s = application.settings.classifier
 
     def build(judgements: Sequence[classify.Example]) -> classify.Classifier:
-        model, _ = classify.train(seeds_dir=s.seeds, judgements=judgements, threshold=s.threshold)
+        from monitor.app import seeds_required
+
+        with seeds_required():
+            model, _ = classify.train(
+                seeds_dir=s.seeds, judgements=judgements, threshold=s.threshold
+            )
         return model
 
     return build
@@ -588,7 +642,9 @@ def alerts_list(
     """List alerts in the outbox, newest first."""
     with _app(ctx) as application:
         rows = application.store.list_alerts(status=status.value if status else None, limit=limit)
-        console.print(views.alerts_table(rows, destinations=application.outbox.known))
+        items = application.store.alert_items(rows)
+        known = application.outbox.known
+        console.print(views.alerts_table(rows, destinations=known, items=items))
 
 
 @alerts_app.command("retry")

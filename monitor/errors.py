@@ -11,8 +11,13 @@
     │   └── HTTPStatusError      the server answered 4xx/5xx (carries status, Retry-After)
     ├── FeedError
     │   └── NotAFeedError        the body is not RSS/Atom (HTML page, garbage, empty)
-    ├── StoreError               the database refused or is unreachable
-    │   └── SchemaBehindError    the schema is older than this version: `monitor db upgrade`
+    ├── StoreError               the database refused, or what was asked for is not there
+    │   ├── SchemaBehindError    the schema is older than this version: `monitor db upgrade`
+    │   ├── NotFound             no row with that id or name (web: 404)
+    │   ├── AlreadyExists        a row with that name or URL is already there (web: 409)
+    │   ├── Unavailable          the database cannot be reached or failed (web: 503)
+    │   └── ReadOnly             the database cannot be written: a read-only file, folder or
+    │                            server; commands that only read still work (web: 503)
     └── ListenError              `monitor serve` cannot open its port (in use, not allowed)
 
 Stages raise these; the pipeline records ``str(exc)`` on the feed row; the CLI prints
@@ -78,7 +83,34 @@ class NotAFeedError(FeedError):
 
 
 class StoreError(MonitorError):
+    """Raised by the store; the CLI prints ``hint`` under the message, the web maps the subclass
+    to a status code."""
+
     hint = "check storage.url and that the database is reachable"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+
+class NotFound(StoreError):
+    hint = "`monitor matches list` shows article ids, `monitor feeds list` feed names"
+
+
+class AlreadyExists(StoreError):
+    hint = "`monitor feeds list` shows what is there; pick another name or URL"
+
+
+class Unavailable(StoreError):
+    hint = "check storage.url and that the database is reachable"
+
+
+class ReadOnly(StoreError):
+    hint = (
+        "the database cannot be written (read-only file, folder or server): commands that only "
+        "read work; make it writable for this one"
+    )
 
 
 class SchemaBehindError(StoreError):

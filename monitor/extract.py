@@ -153,6 +153,10 @@ def _warm_up() -> None:
     import trafilatura.utils  # noqa: F401
 
 
+def _ready() -> None:
+    """A no-op job: submitting it starts a worker (which runs ``_warm_up`` first)."""
+
+
 class ExtractorPool:
     """``extract_article`` in worker processes, so extraction uses every core.
 
@@ -174,6 +178,15 @@ class ExtractorPool:
             log.error("extract: worker process died (%s); restarting the pool", exc)
             self._reset()
             return None
+
+    def start(self) -> None:
+        """Start the workers now, so that their imports overlap the caller's own start-up and
+        are not paid by the first pages (each no-op job finds no idle worker: one is spawned)."""
+        if self.workers <= 0:
+            return
+        executor = self._executor()
+        for _ in range(self.workers):
+            executor.submit(_ready)
 
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:

@@ -19,7 +19,7 @@ from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from monitor.errors import ConfigError, StoreError
+from monitor.errors import AlreadyExists, ConfigError
 from monitor.models import Feed, utcnow
 
 
@@ -47,7 +47,7 @@ class FeedQueries:
                 feed.enabled = True
                 s.add(feed)
         except IntegrityError as exc:  # added by another process meanwhile
-            raise StoreError(f"store: a feed named {name!r} or with URL {url} exists") from exc
+            raise AlreadyExists(f"store: a feed named {name!r} or with URL {url} exists") from exc
         return feed
 
     def feed_named(self, name: str) -> Feed | None:
@@ -87,9 +87,11 @@ def _reusable_row(s: Session, *, name: str, url: str) -> Feed | None:
     rows = list(s.exec(select(Feed).where(or_(col(Feed.url) == url, col(Feed.name) == name))).all())
     watched = [r for r in rows if r.enabled]
     if watched:
-        raise StoreError(f"store: feed {watched[0].name!r} ({watched[0].url}) is already watched")
+        raise AlreadyExists(
+            f"store: feed {watched[0].name!r} ({watched[0].url}) is already watched"
+        )
     if len(rows) > 1:
-        raise StoreError(
+        raise AlreadyExists(
             f"store: {name!r} is the name of a removed feed with another URL "
             f"({rows[0].url if rows[0].name == name else rows[1].url}); pick another name"
         )

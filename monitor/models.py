@@ -240,3 +240,12 @@ def next_check_after_failure(
     if retry_after is not None:
         wait = max(wait, min(timedelta(seconds=retry_after), MAX_BACKOFF))
     return now + wait
+
+
+ROW_ID_BITS = 63  # ids are signed 64-bit integers (SQLite INTEGER, PostgreSQL BIGINT)
+
+
+def fits_row_id(value: int) -> bool:
+    """Whether ``value`` can be an id at all: a larger number typed in a URL or on the command
+    line matches no row (the drivers would raise instead of finding nothing)."""
+    return -(2**ROW_ID_BITS) <= value < 2**ROW_ID_BITS

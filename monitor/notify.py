@@ -19,24 +19,23 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-import apprise
-from jinja2 import (
-    BaseLoader,
-    ChoiceLoader,
-    Environment,
-    FileSystemLoader,
-    PackageLoader,
-    select_autoescape,
-)
-
 from monitor.errors import ConfigError
+from monitor.lazy import lazy_module
 from monitor.links import web_url
 from monitor.masking import mask_secrets
 from monitor.models import AlertItem
 from monitor.settings import mask_alert_url
+
+if TYPE_CHECKING:
+    import apprise
+    from jinja2 import Environment
+else:  # ~0.15 s: imported when a destination is loaded or a message sent, not by every command
+    apprise = lazy_module("apprise")
 
 PACKAGE_TEMPLATES = "templates"
 SUBJECT_CHARS = 150
@@ -150,17 +149,32 @@ class Renderer:
     """Jinja2 templates: the user's folder first, then the package's own."""
 
     def __init__(self, *, user_templates: Path | None = None) -> None:
+        self.user_templates = user_templates
+
+    @cached_property
+    def env(self) -> Environment:
+        """Built on first render: commands that send nothing do not import jinja2."""
+        from jinja2 import (
+            BaseLoader,
+            ChoiceLoader,
+            Environment,
+            FileSystemLoader,
+            PackageLoader,
+            select_autoescape,
+        )
+
         loaders: list[BaseLoader] = (
-            [FileSystemLoader(str(user_templates))] if user_templates else []
+            [FileSystemLoader(str(self.user_templates))] if self.user_templates else []
         )
         loaders.append(PackageLoader("monitor", PACKAGE_TEMPLATES))
-        self.env = Environment(
+        env = Environment(
             loader=ChoiceLoader(loaders),
             autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters["md"] = _markdown_escape
+        env.filters["md"] = _markdown_escape
+        return env
 
     def match(self, item: AlertItem) -> Message:
         item = _linkable(item)
@@ -267,53 +281,33 @@ def mask_url_parts(text: str, *, url: str) -> str:
 
 class _AppriseDetails:
     """While sends run, apprise's logger lets DEBUG records reach its per-call capture (where a
-    failure's cause is logged) and hands the application's handlers only what they got before:
-    the operator's chosen verbosity is unchanged."""
+    failure's cause is logged) and, unless the operator asked for its debug lines (``-v``),
+    keeps them all from the application's handlers: the send's result carries apprise's words,
+    and the caller logs one line per failure (``notify: … not delivered (…)``), not two."""
 
     def __init__(self) -> None:
         self.logger = logging.getLogger("apprise")
         self.lock = threading.Lock()
         self.users = 0
-        self.saved = (logging.NOTSET, True)
-        self.forward = _Forward()
+        self.saved: tuple[int, bool] | None = None
 
     @contextmanager
     def opened(self) -> Iterator[None]:
         with self.lock:
             self.users += 1
-            if self.users == 1:
-                self._open()
+            if self.users == 1 and self.logger.getEffectiveLevel() > logging.DEBUG:
+                self.saved = (self.logger.level, self.logger.propagate)
+                self.logger.setLevel(logging.DEBUG)
+                self.logger.propagate = False
         try:
             yield
         finally:
             with self.lock:
                 self.users -= 1
-                if self.users == 0:
-                    self._close()
-
-    def _open(self) -> None:
-        self.saved = (self.logger.level, self.logger.propagate)
-        self.forward.threshold = self.logger.getEffectiveLevel()
-        if self.forward.threshold <= logging.DEBUG:
-            return
-        self.logger.addHandler(self.forward)
-        self.logger.setLevel(logging.DEBUG)
-        self.logger.propagate = False
-
-    def _close(self) -> None:
-        self.logger.removeHandler(self.forward)
-        self.logger.setLevel(self.saved[0])
-        self.logger.propagate = self.saved[1]
-
-
-class _Forward(logging.Handler):
-    """Passes the records the operator asked for on to the root logger's handlers."""
-
-    threshold = logging.WARNING
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= self.threshold:
-            logging.getLogger().callHandlers(record)
+                if self.users == 0 and self.saved is not None:
+                    self.logger.setLevel(self.saved[0])
+                    self.logger.propagate = self.saved[1]
+                    self.saved = None
 
 
 _APPRISE_DETAILS = _AppriseDetails()

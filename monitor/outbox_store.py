@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from monitor.models import Alert, AlertItem, Article, Feed, Match, OutboxPolicy
+from monitor.models import Alert, AlertItem, Article, Feed, Match, OutboxPolicy, fits_row_id
 
 EXCERPT_CHARS = 400
 LEASE = timedelta(minutes=5)
@@ -127,6 +127,8 @@ class OutboxQueries:
 
     def retry_alerts(self, *, alert_id: int | None, now: datetime) -> int:
         """Make failed alerts (or the one given, whatever its state but sent) due now."""
+        if alert_id is not None and not fits_row_id(alert_id):
+            return 0
         query = select(Alert).where(col(Alert.status) != "sent")
         query = (
             query.where(col(Alert.id) == alert_id)

@@ -50,6 +50,8 @@ class Stages:
     entry_workers: int = DEFAULT_ENTRY_WORKERS
     story_window: float = DEFAULT_STORY_WINDOW  # seconds
     story_threshold: float = stories.DEFAULT_THRESHOLD
+    # called after a match is stored (its alerts queued): the daemon wakes delivery with it
+    match_stored: Callable[[], object] = lambda: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,9 @@ def poll_feed(
     for article, sig in _process_entries(entries, feed=feed, stages=stages, classifier=classifier):
         if should_stop():
             return _done(feed, "stopped", started, http_status=response.status, new=len(entries))
-        matches += _store_in_story(article, sig, stages=stages, outbox=outbox) is not None
+        if _store_in_story(article, sig, stages=stages, outbox=outbox) is not None:
+            matches += 1
+            stages.match_stored()
     _record_success(stages, feed, response)
     return _done(
         feed, "ok", started, http_status=response.status, new=len(entries), matches=matches
@@ -269,3 +273,12 @@ def _done(
             extra={"feed": feed.name, "new": new, "matches": matches},
         )
     return result
+
+
+def check_feed(*, url: str, fetcher: Fetcher) -> feeds.ParsedFeed:
+    """Fetch ``url`` and parse it as the poll would; raise the poll's ``FetchError`` or
+    ``NotAFeedError`` when it does not answer with a feed (``feeds add`` asks first)."""
+    response = fetcher.fetch(url)
+    return feeds.parse_feed(
+        content=response.content, content_type=response.content_type, url=response.url
+    )

@@ -6,6 +6,7 @@ entry they are on, and return.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import threading
@@ -94,13 +95,16 @@ class Daemon:
         deliver: Callable[[], object] = lambda: None,
         maintain: Callable[[], object] = lambda: None,
     ) -> None:
-        self.stages = stages
+        # a stored match wakes delivery at once instead of waiting for its next round
+        self.stages = dataclasses.replace(stages, match_stored=self.wake_delivery)
         self.deliver = deliver
         self.maintain = maintain
         self.tick_seconds = tick_seconds
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll")
         self.scheduler = BlockingScheduler(timezone="UTC")
         self.stopping = threading.Event()
+        self._wake = threading.Event()
+        self._delivery = threading.Thread(target=self._delivery_loop, name="deliver", daemon=True)
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
         self._tick_outage = Outage(
@@ -125,14 +129,6 @@ class Daemon:
             next_run_time=datetime.now(UTC),
         )
         self.scheduler.add_job(
-            self._deliver,
-            "interval",
-            seconds=self.tick_seconds,
-            id="deliver",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.add_job(
             self._guarded(self.maintain, what="maintenance"),
             "interval",
             hours=1,
@@ -142,9 +138,12 @@ class Daemon:
             next_run_time=datetime.now(UTC),
         )
         log.info("scheduler: started, checking for due feeds every %gs", self.tick_seconds)
+        self._delivery.start()
         self.scheduler.start()
         log.info("scheduler: stopping, waiting for polls in flight")
         self.pool.shutdown(wait=True)
+        self._wake.set()
+        self._delivery.join()
         self._deliver()
         log.info("scheduler: stopped")
 
@@ -157,6 +156,19 @@ class Daemon:
                 log.exception("scheduler: %s failed; will try again next time", what)
 
         return run
+
+    def wake_delivery(self) -> None:
+        """Deliver now (alerts were just queued); safe from any thread, cheap to repeat."""
+        self._wake.set()
+
+    def _delivery_loop(self) -> None:
+        """Deliver what is due every tick, and at once when woken. A wake during a delivery
+        is kept for the next round, so no queued alert waits for the tick."""
+        while not self.stopping.is_set():
+            self._wake.wait(timeout=self.tick_seconds)
+            self._wake.clear()
+            if not self.stopping.is_set():
+                self._deliver()
 
     def _deliver(self) -> None:
         try:

@@ -30,11 +30,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
 from sqlmodel import Session, col, create_engine, select
 
 from monitor import migrate
-from monitor.errors import SchemaBehindError, StoreError
+from monitor.errors import NotFound, ReadOnly, SchemaBehindError, StoreError, Unavailable
 from monitor.feed_store import FeedDef as FeedDef
 from monitor.feed_store import FeedQueries
 from monitor.imported_store import ImportedJudgementQueries
@@ -50,6 +50,7 @@ from monitor.models import (
     Story,
     StoryBand,
     StoryCandidate,
+    fits_row_id,
     next_check_after_failure,
     next_check_after_success,
     utcnow,
@@ -101,7 +102,8 @@ class Store(
         if state.behind:
             raise SchemaBehindError(
                 f"store: the database schema is at revision {state.current or 'none'}, this "
-                f"version of monitor needs {state.head}: run `monitor db upgrade` first"
+                f"version of monitor needs {state.head}: run `monitor db upgrade` first",
+                hint="`monitor db upgrade` applies the migrations (back up the database first)",
             )
 
     def schema_state(self) -> migrate.SchemaState:
@@ -137,10 +139,12 @@ class Store(
     def _translate(self) -> Iterator[None]:
         try:
             yield
-        except OperationalError as exc:
+        except (OperationalError, InternalError) as exc:
             # one line: psycopg adds a hint on a second line ("Is the server running …?")
             reason = " ".join(str(exc.orig).split())
-            raise StoreError(f"store: database error: {reason}") from exc
+            if _read_only(exc.orig):
+                raise ReadOnly(f"store: the database is read-only: {reason}") from exc
+            raise Unavailable(f"store: database error: {reason}") from exc
 
     # -- feeds ----------------------------------------------------------------------------
 
@@ -155,7 +159,7 @@ class Store(
         with self._read() as s:
             feed = s.get(Feed, feed_id)
         if feed is None:
-            raise StoreError(f"store: no feed with id {feed_id}")
+            raise NotFound(f"store: no feed with id {feed_id}")
         return feed
 
     def due_feeds(self, *, now: datetime) -> list[Feed]:
@@ -416,6 +420,8 @@ class Store(
             return _copies(s, story_ids)
 
     def article(self, article_id: int) -> tuple[Article, Feed, Judgement | None] | None:
+        if not fits_row_id(article_id):
+            return None
         with self._read() as s:
             article = s.get(Article, article_id)
             if article is None:
@@ -468,9 +474,11 @@ class Store(
     # -- judgements -----------------------------------------------------------------------
 
     def set_judgement(self, *, article_id: int, relevant: bool) -> Judgement:
+        if not fits_row_id(article_id):
+            raise StoreError(f"store: no article with id {article_id}")
         with self._write() as s:
             if s.get(Article, article_id) is None:
-                raise StoreError(f"store: no article with id {article_id}")
+                raise NotFound(f"store: no article with id {article_id}")
             row = s.exec(select(Judgement).where(Judgement.article_id == article_id)).first()
             row = row or Judgement(article_id=article_id, relevant=relevant)
             row.relevant = relevant
@@ -495,7 +503,7 @@ def reasons_of(article: Article) -> list[str]:
 def _get_feed(s: Session, feed_id: int) -> Feed:
     feed = s.get(Feed, feed_id)
     if feed is None:
-        raise StoreError(f"store: no feed with id {feed_id}")
+        raise NotFound(f"store: no feed with id {feed_id}")
     return feed
 
 
@@ -528,11 +536,22 @@ def driver_connection(s: Session) -> Any:
     return s.connection().connection.driver_connection
 
 
+def _read_only(error: BaseException | None) -> bool:
+    """SQLite's SQLITE_READONLY (a read-only file or folder, ``mode=ro``), PostgreSQL's
+    read_only_sql_transaction (a standby, ``default_transaction_read_only``)."""
+    name = str(getattr(error, "sqlite_errorname", ""))
+    return name.startswith("SQLITE_READONLY") or getattr(error, "sqlstate", None) == "25006"
+
+
 def _make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
+    if (
+        parsed.database
+        and parsed.database != ":memory:"
+        and not parsed.database.startswith("file:")
+    ):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     event.listen(engine, "connect", _sqlite_on_connect)

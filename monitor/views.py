@@ -8,22 +8,29 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from monitor.classify import Classifier
 from monitor.errors import ConfigError
-from monitor.imported_store import ImportedCount, ImportResult, LabelledLine
-from monitor.models import Alert, Article, Feed, utcnow
-from monitor.models import Judgement as JudgementRow
-from monitor.notify import Destination, SendResult
-from monitor.outbox import DeliveryReport
-from monitor.pipeline import PollResult
-from monitor.queue_store import QueueCounts
-from monitor.store import MatchRow, reasons_of
+from monitor.lazy import lazy_function
+
+if TYPE_CHECKING:
+    from monitor.classify import Classifier
+    from monitor.imported_store import ImportedCount, ImportResult, LabelledLine
+    from monitor.models import Alert, AlertItem, Article, Feed, utcnow
+    from monitor.models import Judgement as JudgementRow
+    from monitor.notify import Destination, SendResult
+    from monitor.outbox import DeliveryReport
+    from monitor.pipeline import PollResult
+    from monitor.queue_store import QueueCounts
+    from monitor.store import MatchRow, reasons_of
+else:  # the CLI imports this module for its option enums, before any command runs
+    LabelledLine = lazy_function("monitor.imported_store", "LabelledLine")
+    utcnow = lazy_function("monitor.models", "utcnow")
+    reasons_of = lazy_function("monitor.store", "reasons_of")
 
 
 class Format(enum.StrEnum):
@@ -86,6 +93,33 @@ def _ago(when: datetime | None) -> str:
     return f"{seconds}s {suffix}"
 
 
+def duration(seconds: float) -> str:
+    """An interval as the config writes it, in the largest unit that divides it: 20s, 15m, 2h."""
+    whole = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if whole >= size and whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"
+
+
+def feed_state(feed: Feed) -> str:
+    if not feed.enabled:
+        return "disabled"
+    if feed.error_count:
+        return "failing"
+    return "ok" if feed.last_polled_at is not None else "not polled yet"
+
+
+def next_check(feed: Feed) -> str:
+    """When the feed is polled next: "due now" once its time has come, else "in 14m"."""
+    if not feed.enabled:
+        return "-"
+    due = feed.next_check_at
+    if due is None or due <= utcnow():
+        return "due now"
+    return "in " + _ago(due).removesuffix(" from now")
+
+
 def poll_table(results: Sequence[PollResult]) -> Table:
     table = Table(title="Poll summary")
     for column in ("feed", "outcome", "HTTP", "new", "matches", "seconds", "error"):
@@ -114,15 +148,14 @@ def status_table(feeds: Sequence[Feed]) -> Table:
     for column in ("feed", "state", "last poll", "HTTP", "errors", "next check", "last error"):
         table.add_column(column)
     for f in feeds:
-        state = "disabled" if not f.enabled else ("failing" if f.error_count else "ok")
         add_row(
             table,
             f.name,
-            state,
+            feed_state(f),
             _ago(f.last_polled_at),
             str(f.last_status or "-"),
             str(f.error_count),
-            _ago(f.next_check_at),
+            next_check(f),
             (f.last_error or "")[:80],
         )
     return table
@@ -133,7 +166,7 @@ def feeds_table(feeds: Sequence[Feed]) -> Table:
     for column in ("name", "url", "interval", "from"):
         table.add_column(column)
     for f in feeds:
-        add_row(table, f.name, f.url, f"{f.interval_seconds // 60}m", f.origin)
+        add_row(table, f.name, f.url, duration(f.interval_seconds), f.origin)
     return table
 
 
@@ -323,27 +356,39 @@ def queue_line(queue: QueueCounts) -> str:
     )
 
 
-def alerts_table(alerts: Sequence[Alert], *, destinations: dict[str, Destination]) -> Table:
+def alerts_table(
+    alerts: Sequence[Alert],
+    *,
+    destinations: dict[str, Destination],
+    items: dict[int, AlertItem],
+) -> Table:
+    """Alerts with the article each is about (the id ``matches show`` takes, and its title)."""
     table = Table(title=f"{len(alerts)} alerts")
-    for column in ("id", "match", "destination", "mode", "status", "tries", "next / sent", "error"):
-        table.add_column(column)
+    for column in ("id", "article", "destination", "mode", "status", "tries", "next / sent"):
+        table.add_column(column, no_wrap=column in _SHORT_COLUMNS)
+    table.add_column("error", min_width=_ERROR_MIN_WIDTH)
     for a in alerts:
         where = (
             destinations[a.destination].display if a.destination in destinations else "(removed)"
         )
         when = a.sent_at if a.status == "sent" else a.next_attempt_at
+        item = items.get(a.id or 0)
         add_row(
             table,
             str(a.id),
-            str(a.match_id),
+            f"{item.article_id} {item.title[:40]}" if item else "(match removed)",
             where[:40],
             a.mode,
             a.status,
             str(a.attempts),
             f"{when:%Y-%m-%d %H:%M}" if when else "-",
-            (a.last_error or "")[:60],
+            (a.last_error or "")[:80],
         )
     return table
+
+
+_SHORT_COLUMNS = ("id", "status", "tries")  # never cut: what a reader acts on
+_ERROR_MIN_WIDTH = 12
 
 
 def send_results_table(results: Sequence[SendResult]) -> Table:

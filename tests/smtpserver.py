@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -21,6 +22,7 @@ class SMTPServer:
     def __init__(self, *, port: int | None = None) -> None:
         self.port = port or free_port()
         self.messages: list[EmailMessage] = []
+        self.received_at: list[float] = []  # time.time() of each message, in the same order
         self._lock = threading.Lock()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
@@ -30,6 +32,7 @@ class SMTPServer:
         )
         with self._lock:
             self.messages.append(message)  # type: ignore[arg-type]
+            self.received_at.append(time.time())
         return "250 OK"
 
     @property

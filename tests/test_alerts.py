@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -307,3 +307,39 @@ def test_a_database_away_after_the_send_is_waited_for_not_a_second_email(
 
     assert (report.sent, later.sent, len(smtp.messages)) == (1, 0, 1)
     assert [a.status for a in app.store.list_alerts()] == ["sent"]
+
+
+ALERT_LATENCY_GOAL = 2.0  # seconds from a match stored to its email received (issue 17)
+
+
+def stored_at(value: Any) -> float:
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def test_an_alert_leaves_as_soon_as_its_match_is_stored_not_on_the_next_tick(
+    server: FeedServer, smtp: SMTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = publish(server, feed_path="/news.xml", pages=seed_pages())
+    monkeypatch.setenv("MONITOR_SCHEDULER_TICK", "60s")  # delivery on a tick would wait ~60 s
+    config = config_file(tmp_path, feeds={"Local news": url}, urls=[smtp.url])
+    db = database_url(tmp_path)
+
+    daemon = DaemonProcess(config).wait_started()
+    try:
+        wait_for(lambda: "poll: Local news ok" in daemon.log, seconds=60)
+        wait_for(lambda: alert_rows(db) and all(r[0] == "sent" for r in alert_rows(db)))
+    finally:
+        daemon.stop()
+
+    matches = query(
+        db, "SELECT a.title, m.created_at FROM match m JOIN article a ON a.id = m.article_id"
+    )
+    assert len(smtp.messages) == len(matches) > 1
+    gaps = [
+        received - stored_at(created)
+        for message, received in zip(smtp.messages, smtp.received_at, strict=True)
+        for title, created in matches
+        if str(message["Subject"]).startswith(f"[monitor] {title[:60]}")
+    ]
+    assert len(gaps) == len(matches) and 0 < max(gaps) <= ALERT_LATENCY_GOAL, gaps

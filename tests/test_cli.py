@@ -140,7 +140,9 @@ def test_feeds_add_remove_and_opml_round_trip(tmp_path: Path) -> None:
     config = write_config(tmp_path, feeds={})
     assert (
         invoke(
-            config, "feeds", "add", "https://example.org/rss", "--name", "Ex", "--interval", "30m"
+            config,
+            *("feeds", "add", "https://example.org/rss", "--name", "Ex", "--interval", "30m"),
+            "--no-check",
         )[0]
         == 0
     )
@@ -203,3 +205,19 @@ def test_daemon_and_poll_once_produce_the_same_rows(
     assert "poll: Local news ok status=200 new=9 matches=5" in log
     assert "scheduler: stopped" in log
     assert _rows(database_url(tmp_path, "daemon.db")) == _rows(database_url(tmp_path, "once.db"))
+
+
+IMPOSSIBLE_ID = "9" * 23  # beyond a 64-bit id: the driver would raise, not find nothing
+TOO_LARGE_IDS = [
+    (["matches", "show", IMPOSSIBLE_ID], 1, f"no article with id {IMPOSSIBLE_ID}"),
+    (["label", IMPOSSIBLE_ID, "relevant"], 1, f"no article with id {IMPOSSIBLE_ID}"),
+    (["alerts", "retry", IMPOSSIBLE_ID], 0, "queued 0 alert(s) again"),
+]
+
+
+@pytest.mark.parametrize(("args", "exit_code", "says"), TOO_LARGE_IDS)
+def test_ids_too_large_for_the_database_find_nothing(
+    tmp_path: Path, args: list[str], exit_code: int, says: str
+) -> None:
+    code, output = invoke(write_config(tmp_path, feeds={}), *args)
+    assert (code, says in output) == (exit_code, True), output

@@ -211,19 +211,19 @@ def test_an_unknown_key_is_exit_2_naming_it(
 
 FEED_STEPS = [  # (command, exit code, words in its output, feeds listed after it)
     (["feeds", "remove", "Local"], 1, "delete its [[feeds]] entry there", {"Local"}),
-    (["feeds", "add", U1, "--name", "Ex"], 0, "added feed 'Ex'", {"Local", "Ex"}),
+    (["feeds", "add", U1, "--name", "Ex", "--no-check"], 0, "added feed 'Ex'", {"Local", "Ex"}),
     (
-        ["feeds", "add", U1, "--name", "Ex2"],
+        ["feeds", "add", U1, "--name", "Ex2", "--no-check"],
         1,
         "feed 'Ex' (https://example.org/1.xml) is already",
         {"Local", "Ex"},
     ),
     (["feeds", "remove", "Ex"], 0, "removed feed 'Ex'", {"Local"}),
     (["feeds", "remove", "Ex"], 1, "no feed named 'Ex'", {"Local"}),
-    (["feeds", "add", U1, "--name", "Ex"], 0, "added feed 'Ex'", {"Local", "Ex"}),
+    (["feeds", "add", U1, "--name", "Ex", "--no-check"], 0, "added feed 'Ex'", {"Local", "Ex"}),
     (["feeds", "remove", "Ex"], 0, "removed feed 'Ex'", {"Local"}),
-    (["feeds", "add", U2, "--name", "Ex"], 0, "added feed 'Ex'", {"Local", "Ex"}),
-    (["feeds", "add", U3, "--name", "Local"], 1, "feed 'Local'", {"Local", "Ex"}),
+    (["feeds", "add", U2, "--name", "Ex", "--no-check"], 0, "added feed 'Ex'", {"Local", "Ex"}),
+    (["feeds", "add", U3, "--name", "Local", "--no-check"], 1, "feed 'Local'", {"Local", "Ex"}),
 ]
 
 

@@ -69,3 +69,12 @@ def test_a_new_database_is_created_on_first_use(tmp_path: Path) -> None:
     assert query(database_url(tmp_path), "SELECT version_num FROM alembic_version") == [
         (migrate.head_revision(),)
     ]
+
+
+def test_head_is_read_from_the_files_as_alembic_reads_it() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(migrate.MIGRATIONS))
+    assert migrate.head_revision() == ScriptDirectory.from_config(config).get_current_head()

@@ -612,6 +612,19 @@ def test_links_that_are_not_http_are_not_linked(client: Client, review: App) -> 
     assert not parsed.bozo and all("/articles/" in e.link for e in parsed.entries)
 
 
+MISSING_ARTICLES = ["99999", "9223372036854775807", "9223372036854775808", "9" * 23]
+
+
+@pytest.mark.parametrize("article_id", MISSING_ARTICLES)
+def test_unknown_and_impossible_article_ids_are_404(review: App, article_id: str) -> None:
+    with running(create_app(app=review, token=None)) as base, httpx.Client(base_url=base) as c:
+        form = {"csrf": csrf_of(c.get("/").text), "verdict": "relevant", "next": "/"}
+        shown = c.get(f"/articles/{article_id}")
+        judged = c.post(f"/articles/{article_id}/judgement", data=form)
+    assert (shown.status_code, judged.status_code) == (404, 404), shown.text
+    assert shown.text == f"web: no article with id {article_id}"
+
+
 LINKS = [  # stored article link -> what /api/matches says (the page links the same or nothing)
     ("javascript:alert(1)", None),
     ("JaVaScRiPt:alert(1)", None),

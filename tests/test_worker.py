@@ -54,8 +54,10 @@ def test_worker_refuses_an_older_schema(tmp_path: Path) -> None:
     done = run_worker(tmp_path, url)
     assert done.returncode == 1, done.stderr
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "schema is at revision 0003" in lines[0], lines
-    assert "run `monitor db upgrade` first" in lines[0]
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 1 and "schema is at revision 0003" in errors[0], lines
+    assert "run `monitor db upgrade` first" in errors[0]
+    assert all(line.startswith(("error:", "hint:")) for line in lines), lines  # no traceback
 
 
 WORKER = ("worker", "--concurrency", str(scaleout.CONCURRENCY))

@@ -19,7 +19,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from monitor.errors import ConfigError, ListenError, StoreError
+from monitor.errors import AlreadyExists, ConfigError, ListenError, NotFound, StoreError
 from monitor.web import api, pages
 from monitor.web.security import Guard, is_loopback
 
@@ -77,7 +77,11 @@ def create_app(*, app: App, token: str | None) -> Starlette:
     asgi = Starlette(
         routes=routes,
         middleware=[Middleware(Guard, token=token, sessions=app.store)],
-        exception_handlers={StoreError: _store_error},
+        exception_handlers={
+            NotFound: _store_error,
+            AlreadyExists: _store_error,
+            StoreError: _store_error,
+        },
         max_body_size=MAX_BODY_BYTES,
     )
     asgi.state.monitor = app
@@ -85,9 +89,16 @@ def create_app(*, app: App, token: str | None) -> Starlette:
     return asgi
 
 
+STORE_STATUS = ((NotFound, 404), (AlreadyExists, 409))  # any other StoreError: 503
+
+
 def _store_error(request: Request, exc: Exception) -> Response:
-    log.error("web: %s", exc, extra={"path": request.url.path})
-    return PlainTextResponse(f"{exc}\nhint: {StoreError.hint}", status_code=503)
+    """The store's typed error as its status code, with its own hint."""
+    status = next((code for kind, code in STORE_STATUS if isinstance(exc, kind)), 503)
+    if status == 503:
+        log.error("web: %s", exc, extra={"path": request.url.path})
+    hint = exc.hint if isinstance(exc, StoreError) else StoreError.hint
+    return PlainTextResponse(f"{exc}\nhint: {hint}", status_code=status)
 
 
 def serve(*, app: App, host: str, port: int, token: str | None) -> None:

@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from monitor.app import App
-from monitor.errors import StoreError
 from monitor.export import judgement_name
 from monitor.models import utcnow
 from monitor.store import reasons_of
@@ -78,12 +77,8 @@ async def judge(request: Request) -> Response:
     if verdict is None:
         raise HTTPException(400, "web: verdict must be 'relevant' or 'irrelevant'")
     store = monitor_app(request).store
-    try:
-        await run_in_threadpool(store.set_judgement, article_id=article_id, relevant=verdict)
-    except StoreError as exc:
-        if await run_in_threadpool(store.article, article_id) is None:
-            raise HTTPException(404, f"web: no article with id {article_id}") from exc
-        raise
+    # NotFound is a 404, any other StoreError a 503 (the app's exception handlers)
+    await run_in_threadpool(store.set_judgement, article_id=article_id, relevant=verdict)
     target = security.safe_next(str(form.get("next") or f"/articles/{article_id}"))
     return RedirectResponse(target, status_code=303)
 
