@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CONFIG ?= config/monitor.toml
 export MONITOR_CORPUS ?= $(abspath ../shared/corpus)
 
-.PHONY: run test lint bench bench-classifier bench-stories bench-startup bench-steady faults clean
+.PHONY: run test lint bench bench-classifier bench-stories bench-startup bench-steady bench-scale faults clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ bench-stories: $(VENV)/.installed-dev
 ## size through tests/test_faults.py on SQLite and PostgreSQL.
 faults: $(VENV)/.installed-dev
 	$(BIN)/python -m faults
+
+## bench-scale: 181 new articles stored by 1 and by 2 `monitor worker` processes (one
+## extraction process each) on PostgreSQL (MONITOR_TEST_DATABASE_URL); prints the speed-up
+bench-scale: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.scale
 
 ## bench-classifier: scoring speed, build/load time and memory of the classifier
 bench-classifier: $(VENV)/.installed-dev

@@ -45,13 +45,14 @@ ARTICLE_LINK = re.compile(r"/article/\d+\.html")
 
 
 class Daemon:
-    """``python -m monitor --config … run`` in its own session, its log in a file."""
+    """``python -m monitor --config … run`` (or another command: ``worker``) in its own
+    session, its log in a file."""
 
-    def __init__(self, *, config: Path, log_path: Path) -> None:
+    def __init__(self, *, config: Path, log_path: Path, command: Sequence[str] = ("run",)) -> None:
         self.log_path = log_path
         self._log_file = log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+            [sys.executable, "-m", "monitor", "--config", str(config), *command],
             cwd=REPO,
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,

@@ -25,6 +25,7 @@ GROUPS = {  # group name -> module in faults/
     "crashes": "faults.crashes",
     "outages": "faults.outages",
     "load": "faults.load",
+    "scale-out": "faults.scaleout",
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"
 

@@ -112,8 +112,11 @@ def main_callback(
         "htmldate",
         "courlan",
         "alembic",
+        "procrastinate",
     ):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # one warning per failed connection while the database is away: the worker says it once
+    logging.getLogger("psycopg.pool").setLevel(logging.DEBUG if verbose else logging.ERROR)
     ctx.obj = State(config=config)
 
 
@@ -176,6 +179,28 @@ def run(ctx: typer.Context) -> None:
 
 
 @app.command()
+def worker(
+    ctx: typer.Context,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(help="Jobs at once in this process [default: [worker] concurrency]."),
+    ] = None,
+) -> None:
+    """Run a worker on PostgreSQL's job queue; start any number, on any number of machines."""
+    from monitor.worker import require_postgresql, run_worker
+
+    state: State = ctx.obj
+    with _errors():
+        require_postgresql(state.settings().storage.url)
+    with _app(ctx) as application:
+        application.model()  # build or load the classifier before the first job
+        run_worker(
+            app=application,
+            concurrency=concurrency or application.settings.worker.concurrency,
+        )
+
+
+@app.command()
 def poll(
     ctx: typer.Context,
     once: Annotated[
@@ -211,15 +236,18 @@ def poll(
 
 @app.command()
 def status(ctx: typer.Context) -> None:
-    """Per feed: last poll, HTTP status, errors, next check; and totals."""
+    """Per feed: last poll, HTTP status, errors, next check; totals; the job queue."""
     with _app(ctx) as application:
         console.print(views.status_table(application.store.feeds(enabled_only=False)))
         counts = application.store.counts()
         alerts = application.store.alert_counts()
         failed = application.store.list_alerts(status="failed", limit=10)
+        queue = application.store.queue_counts()
         items = application.store.alert_items(failed)
     console.print(" · ".join(f"{v} {k}" for k, v in counts.items()))
     console.print(views.alerts_line(alerts), highlight=False)
+    if queue is not None:
+        console.print(views.queue_line(queue), highlight=False)
     if failed:
         known = application.outbox.known
         console.print(views.alerts_table(failed, destinations=known, items=items))

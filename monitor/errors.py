@@ -12,6 +12,7 @@
     ├── FeedError
     │   └── NotAFeedError        the body is not RSS/Atom (HTML page, garbage, empty)
     ├── StoreError               the database refused, or what was asked for is not there
+    │   ├── SchemaBehindError    the schema is older than this version: `monitor db upgrade`
     │   ├── NotFound             no row with that id or name (web: 404)
     │   ├── AlreadyExists        a row with that name or URL is already there (web: 409)
     │   ├── Unavailable          the database cannot be reached or failed (web: 503)
@@ -111,6 +112,10 @@ class ReadOnly(StoreError):
         "the database cannot be written (read-only file, folder or server): commands that only "
         "read work; make it writable for this one"
     )
+
+
+class SchemaBehindError(StoreError):
+    hint = ""  # the message says what to run: one line
 
 
 class ListenError(MonitorError):

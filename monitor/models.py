@@ -139,6 +139,20 @@ class Alert(SQLModel, table=True):
     sent_at: datetime | None = None
 
 
+class PendingEntry(SQLModel, table=True):
+    """A new entry recorded by a worker's feed poll, waiting for its "process entry" job; the row
+    and the job commit together, and the row goes when the entry's article is stored."""
+
+    __tablename__ = "pending_entry"
+    __table_args__ = (UniqueConstraint("feed_id", "entry_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(foreign_key="feed.id", index=True)
+    entry_key: str
+    canonical_url: str | None = Field(default=None, index=True)
+    data: str = Field(sa_column=Column(Text, nullable=False))  # the Entry, as JSON
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 # --- records passed between stages --------------------------------------------------------
 
 

@@ -47,7 +47,8 @@ class OutboxQueries:
         return True
 
     def claim_due_alerts(self, *, now: datetime, limit: int = 100) -> list[Alert]:
-        """Take due alerts (pending, or sending with an expired lease) for this sender."""
+        """Take due alerts (pending, or sending with an expired lease) for this sender. Rows
+        another sender is claiming at this moment are skipped, not waited for and taken again."""
         due = or_(
             col(Alert.status) == "pending",
             (col(Alert.status) == "sending") & (col(Alert.lease_until) < now),
@@ -57,6 +58,7 @@ class OutboxQueries:
             .where(due, col(Alert.next_attempt_at) <= now)
             .order_by(col(Alert.id))
             .limit(limit)
+            .with_for_update(skip_locked=True)  # PostgreSQL: another sender's rows are skipped
         )
         with self._write() as s:
             alerts = list(s.exec(query).all())

@@ -76,17 +76,10 @@ def poll_feed(
 ) -> PollResult:
     started = time.monotonic()
     feed = stages.store.feed(feed_id)
-    try:
-        response = stages.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
-        if response.not_modified:
-            _record_success(stages, feed, response)
-            return _done(feed, "not-modified", started, http_status=304)
-        parsed = feeds.parse_feed(
-            content=response.content, content_type=response.content_type, url=response.url
-        )
-    except MonitorError as exc:
-        return _record_failure(stages, feed, exc, started)
-    entries = stages.store.new_entries(feed_id=feed_id, entries=parsed.entries)
+    fetched = fetch_new_entries(feed=feed, stages=stages, started=started)
+    if isinstance(fetched, PollResult):
+        return fetched
+    response, entries = fetched
     classifier = stages.classifier()
     outbox = stages.outbox()
     matches = 0
@@ -102,6 +95,44 @@ def poll_feed(
     )
 
 
+def fetch_new_entries(
+    *, feed: Feed, stages: Stages, started: float
+) -> tuple[Response, list[Entry]] | PollResult:
+    """Conditional GET and parse; the entries storage has never seen, or the poll's outcome
+    when there is nothing to process (not modified, or failed: both recorded on the feed)."""
+    try:
+        response = stages.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        if response.not_modified:
+            _record_success(stages, feed, response)
+            return _done(feed, "not-modified", started, http_status=304)
+        parsed = feeds.parse_feed(
+            content=response.content, content_type=response.content_type, url=response.url
+        )
+    except MonitorError as exc:
+        return _record_failure(stages, feed, exc, started)
+    return response, stages.store.new_entries(feed_id=feed.id or 0, entries=parsed.entries)
+
+
+def store_entry(
+    entry: Entry, *, feed: Feed, stages: Stages, pending_id: int | None = None
+) -> Match | None:
+    """One entry end to end (page, extraction, score, story, article, alerts): what a worker's
+    "process entry" job does. ``pending_id`` is the recorded entry it settles."""
+    article, sig = _article_of(entry, feed=feed, stages=stages, classifier=stages.classifier())
+    return _store_in_story(
+        article, sig, stages=stages, outbox=stages.outbox(), pending_id=pending_id
+    )
+
+
+def _article_of(
+    entry: Entry, *, feed: Feed, stages: Stages, classifier: Classifier
+) -> tuple[Article, stories.Signature]:
+    article = _process_entry(entry, feed=feed, stages=stages, classifier=classifier)
+    sig = stories.signature(f"{article.title}\n{article.text}")
+    article.signature = sig.values or None
+    return article, sig
+
+
 def _process_entries(
     entries: list[Entry], *, feed: Feed, stages: Stages, classifier: Classifier
 ) -> Iterator[tuple[Article, stories.Signature]]:
@@ -109,10 +140,7 @@ def _process_entries(
     width = max(stages.entry_workers, 1)
 
     def process(entry: Entry) -> tuple[Article, stories.Signature]:
-        article = _process_entry(entry, feed=feed, stages=stages, classifier=classifier)
-        sig = stories.signature(f"{article.title}\n{article.text}")
-        article.signature = sig.values or None
-        return article, sig
+        return _article_of(entry, feed=feed, stages=stages, classifier=classifier)
 
     with ThreadPoolExecutor(max_workers=width, thread_name_prefix="entry") as pool:
         for start in range(0, len(entries), width * 2):
@@ -146,16 +174,27 @@ def _process_entry(entry: Entry, *, feed: Feed, stages: Stages, classifier: Clas
 
 
 def _store_in_story(
-    article: Article, sig: stories.Signature, *, stages: Stages, outbox: OutboxPolicy
+    article: Article,
+    sig: stories.Signature,
+    *,
+    stages: Stages,
+    outbox: OutboxPolicy,
+    pending_id: int | None = None,
 ) -> Match | None:
     """Join the story of a near-duplicate stored within the window, or start one; store."""
-    with _STORY_LOCK:  # look-up and insert together, so two copies never start two stories
+    # look-up and insert together, so two copies never start two stories (in this process,
+    # and across processes and machines sharing a PostgreSQL database)
+    with _STORY_LOCK, stages.store.story_lock():
         candidates = stages.store.story_candidates(
             bands=sig.bands, since=utcnow() - timedelta(seconds=stages.story_window)
         )
         story_id = stories.best_story(sig, candidates, threshold=stages.story_threshold)
         return stages.store.save_article(
-            article=article, outbox=outbox, story_id=story_id, bands=sig.bands
+            article=article,
+            outbox=outbox,
+            story_id=story_id,
+            bands=sig.bands,
+            pending_id=pending_id,
         )
 
 

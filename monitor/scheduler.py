@@ -186,7 +186,7 @@ class Daemon:
         if self.stopping.is_set():
             return
         try:
-            due = self.stages.store.due_feeds(now=utcnow())
+            due = self.stages.store.claim_due_feeds(now=utcnow())
         except MonitorError as exc:
             self._tick_outage.failed(exc)
             return

@@ -90,6 +90,16 @@ class SchedulerSettings(Section):
     extract_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0, le=64)
 
 
+class WorkerSettings(BaseModel):
+    """``monitor worker`` (Procrastinate on PostgreSQL): how often the periodic jobs run and how
+    soon a dead worker's jobs go to another one."""
+
+    concurrency: int = Field(default=4, ge=1, le=64)  # jobs at once in one worker process
+    tick: Duration = 5.0  # due feeds and due alerts, once per tick whatever the worker count
+    heartbeat: Duration = 10.0  # a worker says it is alive this often
+    stalled_after: Duration = 30.0  # no heartbeat for this long: its running jobs are retried
+
+
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -212,6 +222,7 @@ class Settings(BaseSettings):
     classifier: ClassifierSettings = ClassifierSettings()
     fetch: FetchSettings = FetchSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    worker: WorkerSettings = WorkerSettings()
     alerts: AlertSettings = AlertSettings()
     stories: StorySettings = StorySettings()
     web: WebSettings = WebSettings()

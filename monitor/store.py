@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError, InternalError, OperationalError
 from sqlmodel import Session, col, create_engine, select
 
 from monitor import migrate
-from monitor.errors import NotFound, ReadOnly, StoreError, Unavailable
+from monitor.errors import NotFound, ReadOnly, SchemaBehindError, Unavailable
 from monitor.feed_store import FeedDef as FeedDef
 from monitor.feed_store import FeedQueries
 from monitor.imported_store import ImportedJudgementQueries
@@ -46,6 +46,8 @@ from monitor.models import (
     Judgement,
     Match,
     OutboxPolicy,
+    PendingEntry,
+    Response,
     Story,
     StoryBand,
     StoryCandidate,
@@ -55,13 +57,18 @@ from monitor.models import (
     utcnow,
 )
 from monitor.outbox_store import OutboxQueries, _copies
+from monitor.queue_store import QueueQueries, entry_to_json
 from monitor.rescore_store import RescoreQueries
 from monitor.review_store import ReviewQueries
 from monitor.session_store import SessionQueries
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 NO_ALERTS = OutboxPolicy()
+# A claimed feed is skipped by other pollers this long; a poller killed mid-poll leaves it due
+# again after it (kept short, so a restarted single daemon is not kept waiting).
+FEED_LEASE = timedelta(seconds=60)
 GONE_AFTER = 3  # consecutive HTTP 410 answers before a feed is disabled as gone
+STORY_LOCK_KEY = 0x5354_4F52  # "STOR": the advisory lock taken around story assignment
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +85,7 @@ class Store(
     SessionQueries,
     ImportedJudgementQueries,
     RescoreQueries,
+    QueueQueries,
 ):
     def __init__(self, *, url: str, engine: Engine | None = None) -> None:
         self.url = url
@@ -93,7 +101,7 @@ class Store(
                 migrate.upgrade(self.engine)
                 return
         if state.behind:
-            raise StoreError(
+            raise SchemaBehindError(
                 f"store: the database schema is at revision {state.current or 'none'}, this "
                 f"version of monitor needs {state.head}: run `monitor db upgrade` first",
                 hint="`monitor db upgrade` applies the migrations (back up the database first)",
@@ -164,6 +172,37 @@ class Store(
             )
             return list(s.exec(query).all())
 
+    def claim_due_feeds(
+        self,
+        *,
+        now: datetime,
+        lease: timedelta = FEED_LEASE,
+        limit: int = 500,
+        then: Callable[[Any, list[Feed]], None] | None = None,
+    ) -> list[Feed]:
+        """Take due feeds for this poller: their next check moves to ``now + lease`` (the poll
+        then records the real one), so another daemon or worker skips them; a poller that dies
+        leaves the feed due again once the lease runs out. Rows another poller is claiming
+        right now are skipped (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). ``then`` gets the
+        driver connection and the feeds inside the claiming transaction (a worker defers their
+        poll jobs there)."""
+        query = (
+            select(Feed)
+            .where(col(Feed.enabled).is_(True), col(Feed.next_check_at) <= now)
+            .order_by(col(Feed.next_check_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self._write() as s:
+            feeds = list(s.exec(query).all())
+            for feed in feeds:
+                feed.next_check_at = now + lease
+                s.add(feed)
+            if then is not None and feeds:
+                s.flush()
+                then(driver_connection(s), feeds)
+            return feeds
+
     # -- polling state, on the feed row ---------------------------------------------------
 
     def record_success(
@@ -176,30 +215,55 @@ class Store(
         max_age: float | None,
         now: datetime,
     ) -> None:
-        # Core statements, not the ORM: every poll ends here, 304s included (issue 17)
-        table = Feed.__table__  # type: ignore[attr-defined]
         with self._write() as s:
-            conn = s.connection()
-            interval = conn.execute(
-                select(table.c.interval_seconds).where(table.c.id == feed_id)
-            ).scalar_one_or_none()
-            if interval is None:
-                raise NotFound(f"store: no feed with id {feed_id}")
-            conn.execute(
-                update(table)
-                .where(table.c.id == feed_id)
-                .values(
-                    etag=func.coalesce(etag or None, table.c.etag),
-                    last_modified=func.coalesce(last_modified or None, table.c.last_modified),
-                    last_status=status,
-                    last_polled_at=now,
-                    error_count=0,
-                    last_error=None,
-                    next_check_at=next_check_after_success(
-                        now=now, interval=timedelta(seconds=interval), max_age=max_age
-                    ),
-                )
+            _apply_success(
+                s,
+                feed_id=feed_id,
+                status=status,
+                etag=etag,
+                last_modified=last_modified,
+                max_age=max_age,
+                now=now,
             )
+
+    def record_entries(
+        self,
+        *,
+        feed_id: int,
+        entries: Sequence[Entry],
+        response: Response,
+        now: datetime,
+        then: Callable[[Any, list[int]], None],
+    ) -> list[int]:
+        """Record new entries for workers and the poll's success in one transaction; ``then``
+        gets the driver connection and the recorded ids there (the worker defers one job per
+        entry in it), so a crash either keeps entries and jobs together or loses neither."""
+        with self._write() as s:
+            rows = [
+                PendingEntry(
+                    feed_id=feed_id,
+                    entry_key=e.key,
+                    canonical_url=e.canonical_url,
+                    data=entry_to_json(e),
+                    created_at=now,
+                )
+                for e in entries
+            ]
+            s.add_all(rows)
+            s.flush()
+            ids = [r.id or 0 for r in rows]
+            if ids:
+                then(driver_connection(s), ids)
+            _apply_success(
+                s,
+                feed_id=feed_id,
+                status=response.status,
+                etag=response.etag,
+                last_modified=response.last_modified,
+                max_age=response.max_age,
+                now=now,
+            )
+            return ids
 
     def record_failure(
         self,
@@ -235,7 +299,8 @@ class Store(
     # -- articles -------------------------------------------------------------------------
 
     def new_entries(self, *, feed_id: int, entries: Sequence[Entry]) -> list[Entry]:
-        """Entries never stored before: not by this feed's key, nor by canonical URL anywhere."""
+        """Entries never stored before (nor recorded for a worker's job): not by this feed's
+        key, nor by canonical URL anywhere."""
         keys = {e.key for e in entries}
         urls = {e.canonical_url for e in entries if e.canonical_url}
         with self._read() as s:
@@ -251,6 +316,8 @@ class Store(
                     select(Article.canonical_url).where(col(Article.canonical_url).in_(urls))
                 ).all()
             )
+            seen_keys |= self.pending_keys(s, feed_id=feed_id, keys=keys)
+            seen_urls |= self.pending_urls(s, urls=urls)
         fresh: list[Entry] = []
         for entry in entries:
             if entry.key in seen_keys or (entry.canonical_url or entry.key) in seen_urls:
@@ -267,17 +334,23 @@ class Store(
         outbox: OutboxPolicy = NO_ALERTS,
         story_id: int | None = None,
         bands: Sequence[int] = (),
+        pending_id: int | None = None,
     ) -> Match | None:
         """Store the article in its story (a new one unless ``story_id``) and, when the
         classifier found it relevant, its match; the story's first relevant copy also queues
         its alerts. All of it commits together: a match never exists without its alerts.
 
         Returns the match created, or ``None``. An article that another poller stored first is
-        skipped silently (it is the same article).
+        skipped silently (it is the same article). ``pending_id``: the recorded entry (a worker's
+        "process entry" job) this article settles, forgotten in the same transaction.
         """
         now = utcnow()
         try:
             with self._write() as s:
+                if pending_id is not None:
+                    s.connection().execute(
+                        delete(PendingEntry).where(col(PendingEntry.id) == pending_id)
+                    )
                 story = (s.get(Story, story_id) if story_id else None) or Story(created_at=now)
                 s.add(story)
                 s.flush()
@@ -301,7 +374,26 @@ class Store(
                     s.add(story)
                 return match
         except IntegrityError:
+            if pending_id is not None:
+                self.forget_entry(pending_id)
             return None
+
+    @contextmanager
+    def story_lock(self) -> Iterator[None]:
+        """Held around a story look-up and the insert that follows it. On PostgreSQL a session
+        advisory lock, so pollers in other processes and on other machines wait their turn too
+        (SQLite writers are one process, serialised by the caller's lock)."""
+        if self.is_sqlite:
+            yield
+            return
+        with self._translate(), self.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STORY_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STORY_LOCK_KEY})
+                conn.commit()
 
     def story_candidates(self, *, bands: Sequence[int], since: datetime) -> list[StoryCandidate]:
         """Stored articles since ``since`` sharing at least one LSH band key (an index lookup)."""
@@ -427,6 +519,48 @@ def _get_feed(s: Session, feed_id: int) -> Feed:
     if feed is None:
         raise NotFound(f"store: no feed with id {feed_id}")
     return feed
+
+
+def _apply_success(
+    s: Session,
+    *,
+    feed_id: int,
+    status: int,
+    etag: str | None,
+    last_modified: str | None,
+    max_age: float | None,
+    now: datetime,
+) -> None:
+    """The feed row after a successful poll, in two Core statements, not the ORM: every poll
+    ends here, 304s included."""
+    table = Feed.__table__  # type: ignore[attr-defined]
+    conn = s.connection()
+    interval = conn.execute(
+        select(table.c.interval_seconds).where(table.c.id == feed_id)
+    ).scalar_one_or_none()
+    if interval is None:
+        raise NotFound(f"store: no feed with id {feed_id}")
+    conn.execute(
+        update(table)
+        .where(table.c.id == feed_id)
+        .values(
+            etag=func.coalesce(etag or None, table.c.etag),
+            last_modified=func.coalesce(last_modified or None, table.c.last_modified),
+            last_status=status,
+            last_polled_at=now,
+            error_count=0,
+            last_error=None,
+            next_check_at=next_check_after_success(
+                now=now, interval=timedelta(seconds=interval), max_age=max_age
+            ),
+        )
+    )
+
+
+def driver_connection(s: Session) -> Any:
+    """The DBAPI (psycopg) connection under the session's transaction, for a job queue that
+    defers its jobs in that same transaction."""
+    return s.connection().connection.driver_connection
 
 
 def _read_only(error: BaseException | None) -> bool:

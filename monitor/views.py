@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from monitor.notify import Destination, SendResult
     from monitor.outbox import DeliveryReport
     from monitor.pipeline import PollResult
+    from monitor.queue_store import QueueCounts
     from monitor.store import MatchRow, reasons_of
 else:  # the CLI imports this module for its option enums, before any command runs
     LabelledLine = lazy_function("monitor.imported_store", "LabelledLine")
@@ -345,6 +346,14 @@ def alerts_line(counts: dict[str, int]) -> str:
     if not counts:
         return "alerts: none yet"
     return "alerts: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+
+
+def queue_line(queue: QueueCounts) -> str:
+    """The workers' job queue (PostgreSQL): what waits, runs and failed; workers alive."""
+    return (
+        f"queue: {queue.waiting} waiting, {queue.running} running, {queue.failed} failed; "
+        f"{queue.workers} worker{'s' if queue.workers != 1 else ''} alive"
+    )
 
 
 def alerts_table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from monitor.classify import (
     Classifier,
     Example,
     NoPositiveExamplesError,
+    from_examples,
     input_hash,
     load_classifier,
     read_seeds,
@@ -22,6 +24,7 @@ from monitor.classify.evaluate import evaluate
 from monitor.classify.examples import seed_title
 from monitor.classify.sides import Gazetteer, load_gazetteer
 from monitor.classify.text import clean, strip_dateline
+from monitor.classify.variants import as_judgement, time_split
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seed_articles"
@@ -293,3 +296,67 @@ def test_cross_validated_quality_meets_the_bar(dev_rows: list[dict[str, object]]
 def test_seeds_only_model_meets_the_bar_on_dev(dev_rows: list[dict[str, object]]) -> None:
     report = seeds_only(dev_rows, seeds=read_seeds(SEEDS))
     assert report.clear.precision >= BAR and report.clear.f1 >= BAR, report.render()
+
+
+SPLITS = [50, 100, 155]  # judgements taught: the earliest N dev articles
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("taught", SPLITS)
+def test_teaching_never_makes_it_worse_on_later_news(
+    dev_rows: list[dict[str, object]], taught: int
+) -> None:
+    earlier, later = time_split(dev_rows, share=taught / len(dev_rows))
+    seeds = read_seeds(SEEDS)
+    alone = evaluate(classifier=from_examples(examples=seeds, threshold=0.5), rows=later)
+    model = from_examples(examples=[*seeds, *map(as_judgement, earlier)], threshold=0.5)
+    with_judgements = evaluate(classifier=model, rows=later)
+    assert with_judgements.clear.f1 >= alone.clear.f1, model.teaching.render()
+
+
+def test_train_report_says_how_much_the_judgements_weigh(tmp_path: Path) -> None:
+    rows = [json.loads(x) for x in (REPO / "tests/data/short_items.jsonl").read_text().splitlines()]
+    judgements = [as_judgement(r) for r in rows]
+    _, report = train(seeds_dir=SEEDS, judgements=judgements, threshold=0.5)
+    assert f"cross-validation on {len(rows)} judgements" in report.render()
+    assert "0 = seeds alone: 0: " in report.render()
+    assert "word n-grams: " in report.render() and "F1 by word weight: 0: " in report.render()
+
+
+RETARGETED = """
+[[sides]]
+name = "India"
+names = ["India"]
+entities = ["ISRO"]
+[sides.cities]
+country = "IN"
+min_population = 1000000
+
+[[sides]]
+name = "China"
+names = ["China"]
+people = ["Xi Jinping"]
+[sides.cities]
+country = "CN"
+min_population = 1000000
+
+[[others]]
+name = "Pakistan"
+adjective = "Pakistani"
+capital = "Islamabad"
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mumbai and Shanghai", {0, 1}),
+        ("ISRO and Xi Jinping", {0, 1}),
+        ("Lahore and Moscow", set()),
+        ("Islamabad", {2}),
+    ],
+)
+def test_data_files_retarget_the_sides(tmp_path: Path, text: str, expected: set[int]) -> None:
+    path = tmp_path / "countries.toml"
+    path.write_text(RETARGETED, encoding="utf-8")
+    assert {m.entity for m in load_gazetteer(path).mentions(text)} == expected

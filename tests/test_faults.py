@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from faults import crashes, fuzzing, hostile, load, outages
+from faults import crashes, fuzzing, hostile, load, outages, scaleout
 from faults.common import Case, format_figures
 from tests.conftest import TEST_DATABASE_URL
 
@@ -22,6 +22,7 @@ GROUP: dict[str, ModuleType] = {
     "load": load,
     "hostile": hostile,
     "fuzzing": fuzzing,
+    "scale-out": scaleout,
 }
 WHOLE_GROUP = "every case"
 

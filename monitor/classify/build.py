@@ -56,6 +56,7 @@ class TrainReport:
     input_hash: str
     cache_path: Path | None
     build_seconds: float
+    teaching: str = ""
 
     def render(self) -> str:
         lines = [
@@ -64,6 +65,7 @@ class TrainReport:
             f"{self.contrast_positives} variants of them",
             f"  negatives: {self.negative_judgements} judgements, "
             f"{self.contrast_negatives} contrasts invented from the positives",
+            f"  {self.teaching}",
             "  feature weights (log-odds per unit):",
             *(f"    {name:22s} {w:+.2f}" for name, w in self.weights),
             f"    {'(intercept)':22s} {self.intercept:+.2f}",
@@ -183,6 +185,7 @@ def _report(
         weights=tuple(weights),
         intercept=classifier.intercept,
         top_terms=tuple(classifier.terms.top_terms(count=TOP_TERMS)),
+        teaching=f"{classifier.teaching.render()}\n  {classifier.words.render()}",
         input_hash=key,
         cache_path=path,
         build_seconds=0.0,

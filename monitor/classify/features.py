@@ -86,6 +86,7 @@ class Evidence:
     short: bool
     item_sides: frozenset[int]
     title_others: int
+    words: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +154,7 @@ def _evidence(
         other_countries=len({m.entity for m in flat if m.entity > SIDE_B}),
         relation_cues=tuple(found),
         short=words <= SHORT_ITEM_WORDS,
+        words=words,
         item_sides=_sides(title_mentions) | _sides(flat),
         title_others=len({m.entity for m in title_mentions if m.entity > SIDE_B}),
     )
@@ -194,7 +196,7 @@ def _vector(
     ev: Evidence,
 ) -> tuple[float, ...]:
     title_pairs = _pairs(title, title_mentions)
-    words = max(1, sum(len(_WORD.findall(p)) for p in paras))
+    words = max(1, ev.words)
     side_total = sum(ev.side_mentions)
     both_sentences = _both_sentences(paras, para_mentions)
     crowded = _crowded_share(para_mentions)

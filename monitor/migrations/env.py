@@ -11,8 +11,9 @@ target_metadata = SQLModel.metadata
 
 
 def include_object(obj: object, name: str | None, type_: str, *_: object) -> bool:
-    """The full-text index (migration 0002) lives outside the models: leave it alone."""
-    return not (name or "").startswith(("article_fts", "ix_article_fts"))
+    """The full-text index (migration 0002) and Procrastinate's job queue (0006, PostgreSQL)
+    live outside the models: leave them alone."""
+    return not (name or "").startswith(("article_fts", "ix_article_fts", "procrastinate"))
 
 
 def run_migrations_online() -> None:

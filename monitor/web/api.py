@@ -72,5 +72,6 @@ def metrics(request: Request) -> Response:
         counts=store.counts(),
         judgements=store.judgement_counts(),
         alerts=store.alerts_by_status(),
+        queue=store.queue_counts(),
     )
     return Response(render_metrics(snapshot), media_type=CONTENT_TYPE)

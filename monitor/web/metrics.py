@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.models import Feed
+from monitor.queue_store import QueueCounts
 from monitor.web.render import as_utc, feed_state
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -18,6 +19,7 @@ class Snapshot:
     counts: Mapping[str, int]  # Store.counts(): feeds, articles, matches, judgements
     judgements: Mapping[bool, int]
     alerts: Mapping[str, int] | None  # None: no alert table in this database
+    queue: QueueCounts | None = None  # None: no job queue (SQLite, or no worker set up)
 
 
 Sample = tuple[dict[str, str], float]
@@ -72,7 +74,20 @@ def render_metrics(snapshot: Snapshot) -> str:
             "Alerts by status.",
             [({"status": s}, n) for s, n in sorted(snapshot.alerts.items())],
         )
+    if snapshot.queue is not None:
+        _queue_metrics(lines, snapshot.queue)
     return "\n".join(lines) + "\n"
+
+
+def _queue_metrics(lines: list[str], queue: QueueCounts) -> None:
+    states = {"waiting": queue.waiting, "running": queue.running, "failed": queue.failed}
+    _metric(
+        lines,
+        "monitor_queue_jobs",
+        "Jobs in the workers' queue by state.",
+        [({"state": s}, n) for s, n in states.items()],
+    )
+    _metric(lines, "monitor_queue_workers", "Workers alive.", [({}, queue.workers)])
 
 
 def _metric(lines: list[str], name: str, help_text: str, samples: Iterable[Sample]) -> None:
