@@ -4,7 +4,6 @@ run as a real subprocess."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -15,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SEEDS
 from tests.httpserver import FeedServer, Route
 from tests.smtpserver import SMTPServer
+from tests.support import write_config
 
 SECRET = "sekrit-Token-31337"
 ADDRESSES = "from=monitor@example.org&to=desk@example.org"
@@ -77,18 +76,8 @@ def servers() -> Iterator[Servers]:
 
 
 def config_file(tmp_path: Path, *, url: str) -> Path:
-    lines = [
-        "[storage]",
-        f'url = "sqlite:///{tmp_path / "monitor.db"}"',
-        "[classifier]",
-        f'seeds = "{SEEDS}"',
-        f'cache_dir = "{tmp_path / "model"}"',
-        "[alerts]",
-        f"urls = {json.dumps([url])}",
-    ]
-    path = tmp_path / "monitor.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    storage = f"sqlite:///{tmp_path / 'monitor.db'}"
+    return write_config(tmp_path, storage=storage, fetch={}, alerts=[url])
 
 
 @pytest.mark.parametrize("name", CASES)

@@ -20,10 +20,11 @@ from monitor.notify import Renderer
 from monitor.outbox import deliver_due, next_digest_at
 from monitor.pipeline import poll_feed
 from monitor.settings import Settings
-from tests.conftest import SEEDS, aeb_pages, database_url, make_settings, publish, query, seed_pages
+from tests.conftest import aeb_pages, database_url, make_settings, publish, query, seed_pages
 from tests.daemonproc import DaemonProcess, wait_for
 from tests.httpserver import FeedServer, Item, Route, rss
 from tests.smtpserver import SMTPServer, free_port, parts
+from tests.support import write_config
 
 runner = CliRunner()
 
@@ -169,29 +170,16 @@ def test_html_escapes_article_content() -> None:
 # --- commands -------------------------------------------------------------------------------
 
 
-def config_file(tmp_path: Path, *, feeds: dict[str, str], urls: list[str], extra: str = "") -> Path:
-    lines = [
-        "[storage]",
-        f'url = "{database_url(tmp_path)}"',
-        "[classifier]",
-        f'seeds = "{SEEDS}"',
-        f'cache_dir = "{tmp_path / "model"}"',
-        "[fetch]",
-        'timeout = "3s"',
-        "allow_private_networks = true",
-        "[scheduler]",
-        'tick = "0.3s"',
-        "[alerts]",
-        f"urls = {json.dumps(urls)}",
-        'retry_base = "0.3s"',
-        'retry_max = "1s"',
-        extra,
-    ]
-    for name, url in feeds.items():
-        lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"', 'interval = "1h"']
-    path = tmp_path / "monitor.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+def config_file(tmp_path: Path, *, feeds: dict[str, str], urls: list[str]) -> Path:
+    return write_config(
+        tmp_path,
+        storage=database_url(tmp_path),
+        scheduler={"tick": "0.3s"},
+        feeds=feeds,
+        feed_interval="1h",
+        alerts=urls,
+        alert_options={"retry_base": "0.3s", "retry_max": "1s"},
+    )
 
 
 def test_alerts_test_reports_each_destination(tmp_path: Path, smtp: SMTPServer) -> None:

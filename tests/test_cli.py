@@ -13,28 +13,19 @@ from monitor.cli import app
 from tests.conftest import SEEDS, aeb_pages, database_url, publish, query, seed_pages
 from tests.daemonproc import DaemonProcess, wait_for
 from tests.httpserver import FeedServer
+from tests.support import write_config
 
 runner = CliRunner()
 
 
-def write_config(tmp_path: Path, *, feeds: dict[str, str], db: str = "monitor.db") -> Path:
-    lines = [
-        "[storage]",
-        f'url = "{database_url(tmp_path, db)}"',
-        "[classifier]",
-        f'seeds = "{SEEDS}"',
-        f'cache_dir = "{tmp_path / "model"}"',
-        "[fetch]",
-        'timeout = "3s"',
-        "allow_private_networks = true",
-        "[scheduler]",
-        'tick = "0.5s"',
-    ]
-    for name, url in feeds.items():
-        lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"', 'interval = "1h"']
-    path = tmp_path / f"{db}.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+def cli_config(tmp_path: Path, *, feeds: dict[str, str], db: str = "monitor.db") -> Path:
+    return write_config(
+        tmp_path / f"{db}.toml",
+        storage=database_url(tmp_path, db),
+        scheduler={"tick": "0.5s"},
+        feeds=feeds,
+        feed_interval="1h",
+    )
 
 
 def invoke(config: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:
@@ -45,7 +36,7 @@ def invoke(config: Path, *args: str, stdin: str | None = None) -> tuple[int, str
 @pytest.fixture
 def polled(server: FeedServer, corpus: Path, tmp_path: Path) -> Path:
     url = publish(server, feed_path="/news.xml", pages=aeb_pages(corpus, limit=4) + seed_pages())
-    config = write_config(tmp_path, feeds={"Local news": url})
+    config = cli_config(tmp_path, feeds={"Local news": url})
     code, output = invoke(config, "poll", "--once")
     assert code == 0, output
     assert "1/1 feeds polled, 9 new articles, 5 matches" in output
@@ -88,7 +79,7 @@ def test_matches_show_and_label(polled: Path) -> None:
 
 def test_poll_once_exits_zero_when_a_feed_fails(server: FeedServer, tmp_path: Path) -> None:
     good = publish(server, feed_path="/good.xml", pages=seed_pages()[:1])
-    config = write_config(tmp_path, feeds={"good": good, "bad": server.url("/missing.xml")})
+    config = cli_config(tmp_path, feeds={"good": good, "bad": server.url("/missing.xml")})
     code, output = invoke(config, "poll", "--once")
     assert code == 0
     assert "HTTP 404" in output and "1/2 feeds polled" in output
@@ -97,7 +88,7 @@ def test_poll_once_exits_zero_when_a_feed_fails(server: FeedServer, tmp_path: Pa
 def test_poll_once_single_feed(server: FeedServer, tmp_path: Path) -> None:
     a = publish(server, feed_path="/a.xml", pages=seed_pages()[:1])
     b = publish(server, feed_path="/b.xml", pages=seed_pages()[1:2])
-    config = write_config(tmp_path, feeds={"A": a, "B": b})
+    config = cli_config(tmp_path, feeds={"A": a, "B": b})
     code, output = invoke(config, "poll", "--once", "--feed", "B")
     assert code == 0 and "1/1 feeds polled" in output
     assert server.hits("/a.xml") == 0
@@ -137,7 +128,7 @@ def test_config_show_masks_secrets_and_applies_environment(tmp_path: Path) -> No
 
 
 def test_feeds_add_remove_and_opml_round_trip(tmp_path: Path) -> None:
-    config = write_config(tmp_path, feeds={})
+    config = cli_config(tmp_path, feeds={})
     assert (
         invoke(
             config,
@@ -148,7 +139,7 @@ def test_feeds_add_remove_and_opml_round_trip(tmp_path: Path) -> None:
     )
     assert invoke(config, "feeds", "add", "ftp://bad")[0] == 2
     opml = invoke(config, "feeds", "export-opml")[1]
-    other = write_config(tmp_path, feeds={}, db="other.db")
+    other = cli_config(tmp_path, feeds={}, db="other.db")
     (tmp_path / "feeds.opml").write_text(opml, encoding="utf-8")
     code, output = invoke(other, "feeds", "import-opml", str(tmp_path / "feeds.opml"))
     assert code == 0 and "imported 1 feeds" in output
@@ -158,7 +149,7 @@ def test_feeds_add_remove_and_opml_round_trip(tmp_path: Path) -> None:
 
 
 def test_score_one_text_and_jsonl_in_order(tmp_path: Path) -> None:
-    config = write_config(tmp_path, feeds={})
+    config = cli_config(tmp_path, feeds={})
     seed = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")
     code, output = invoke(config, "score", "-", stdin=seed)
     single = json.loads(output)
@@ -192,9 +183,9 @@ def test_daemon_and_poll_once_produce_the_same_rows(
     server: FeedServer, corpus: Path, tmp_path: Path
 ) -> None:
     url = publish(server, feed_path="/news.xml", pages=aeb_pages(corpus, limit=4) + seed_pages())
-    once = write_config(tmp_path, feeds={"Local news": url}, db="once.db")
+    once = cli_config(tmp_path, feeds={"Local news": url}, db="once.db")
     assert invoke(once, "poll", "--once")[0] == 0
-    daemon_config = write_config(tmp_path, feeds={"Local news": url}, db="daemon.db")
+    daemon_config = cli_config(tmp_path, feeds={"Local news": url}, db="daemon.db")
 
     daemon = DaemonProcess(daemon_config).wait_started()
     try:
@@ -219,5 +210,5 @@ TOO_LARGE_IDS = [
 def test_ids_too_large_for_the_database_find_nothing(
     tmp_path: Path, args: list[str], exit_code: int, says: str
 ) -> None:
-    code, output = invoke(write_config(tmp_path, feeds={}), *args)
+    code, output = invoke(cli_config(tmp_path, feeds={}), *args)
     assert (code, says in output) == (exit_code, True), output

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEEDS, database_url, seed_pages
+from tests.conftest import database_url, seed_pages
 from tests.httpserver import FeedServer, Item, Route, rss
 from tests.smtpserver import free_port
+from tests.support import write_config
 
 HTML = "text/html; charset=utf-8"
 
@@ -94,30 +95,17 @@ def site(server: FeedServer) -> Iterator[FeedServer]:
 
 def config_file(tmp_path: Path, *, base: str) -> Path:
     dead_smtp = f"mailto://127.0.0.1:{free_port()}?from=m@example.org&to=desk@example.org"
-    lines = [
-        "[storage]",
-        f'url = "{database_url(tmp_path)}"',
-        "[classifier]",
-        f'seeds = "{SEEDS}"',
-        f'cache_dir = "{tmp_path / "model"}"',
-        "[fetch]",
-        'timeout = "3s"',
-        "allow_private_networks = true",
-        "[alerts]",
-        f"urls = {json.dumps([dead_smtp])}",
-        'retry_base = "1h"',
-        "[[feeds]]",
-        'name = "Twenty"',
-        f'url = "{base}/twenty.xml"',
-        'interval = "20s"',
-        "[[feeds]]",
-        'name = "Thirty"',
-        f'url = "{base}/thirty.xml"',
-        'interval = "30s"',
+    feeds = [
+        {"name": "Twenty", "url": f"{base}/twenty.xml", "interval": "20s"},
+        {"name": "Thirty", "url": f"{base}/thirty.xml", "interval": "30s"},
     ]
-    path = tmp_path / "monitor.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_config(
+        tmp_path,
+        storage=database_url(tmp_path),
+        alerts=[dead_smtp],
+        alert_options={"retry_base": "1h"},
+        feeds=feeds,
+    )
 
 
 def monitor(config: Path, *args: str) -> subprocess.CompletedProcess[str]:

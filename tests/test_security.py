@@ -30,8 +30,9 @@ from monitor.models import AlertItem, Article, OutboxPolicy
 from monitor.outbox import deliver_due
 from monitor.settings import AlertSettings
 from monitor.web import create_app
-from tests.conftest import SEEDS, make_settings, query
+from tests.conftest import make_settings, query
 from tests.smtpserver import free_port
+from tests.support import write_config
 from tests.test_web import Client
 
 runner = CliRunner()
@@ -73,21 +74,11 @@ def leaked(text: str) -> list[str]:
     return [s for s in SECRETS if s in text]
 
 
-def write_config(tmp_path: Path, *, storage: str, alerts: list[str]) -> Path:
-    lines = [
-        "[storage]",
-        f'url = "{storage}"',
-        "[classifier]",
-        f'seeds = "{SEEDS}"',
-        f'cache_dir = "{tmp_path / "model"}"',
-        "[fetch]",
-        "allow_private_networks = true",
-        "[alerts]",
-        f"urls = {json.dumps(alerts)}",
-    ]
-    path = tmp_path / "monitor.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+PRIVATE_ONLY = {"allow_private_networks": True}  # [fetch] without a timeout
+
+
+def security_config(tmp_path: Path, *, storage: str, alerts: list[str]) -> Path:
+    return write_config(tmp_path, storage=storage, fetch=PRIVATE_ONLY, alerts=alerts)
 
 
 def invoke(config: Path, *args: str) -> Result:
@@ -109,7 +100,7 @@ def test_config_show_hides_alert_and_database_secrets(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, name: str, url: str
 ) -> None:
     storage = f"postgresql+psycopg://monitor:{DB_PASSWORD}@127.0.0.1:{DEAD}/monitor"
-    result = invoke(write_config(tmp_path, storage=storage, alerts=[url]), "config", "show")
+    result = invoke(security_config(tmp_path, storage=storage, alerts=[url]), "config", "show")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["alerts"]["urls"], "the alert URL is not shown at all"
     assert leaked(everything(result, caplog)) == []
@@ -123,7 +114,7 @@ def test_unreachable_database_errors_hide_its_password(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, args: list[str]
 ) -> None:
     storage = f"postgresql+psycopg://monitor:{DB_PASSWORD}@127.0.0.1:{DEAD}/monitor"
-    result = invoke(write_config(tmp_path, storage=storage, alerts=[]), *args)
+    result = invoke(security_config(tmp_path, storage=storage, alerts=[]), *args)
     shown = everything(result, caplog)
     assert result.exit_code != 0 and "error:" in shown, shown
     assert "Traceback" not in result.output
@@ -136,7 +127,7 @@ def test_failing_alert_destination_reports_without_its_secret(
 ) -> None:
     (destination,) = notify.load_destinations(urls=[url])
     sent = notify.send(destination, notify.Renderer().test())
-    cli_result = invoke(write_config(tmp_path, storage=_sqlite(tmp_path), alerts=[url]), *ALERTS)
+    cli_result = invoke(security_config(tmp_path, storage=_sqlite(tmp_path), alerts=[url]), *ALERTS)
     assert not sent.ok and sent.error and cli_result.exit_code == 1
     shown = [sent.error, sent.destination, repr(destination), everything(cli_result, caplog)]
     assert leaked("\n".join(shown)) == []
@@ -169,7 +160,7 @@ def test_failed_deliveries_keep_secrets_out_of_logs_database_and_listing(
 
     assert report.sent == 0 and report.failed + report.retrying == len(ALERT_URLS), report
     shown_errors = "\n".join(report.errors)
-    config = write_config(tmp_path, storage=alerting_app.settings.storage.url, alerts=[])
+    config = security_config(tmp_path, storage=alerting_app.settings.storage.url, alerts=[])
     listing = invoke(config, "alerts", "list")
     dump = database_text(alerting_app.settings.storage.url)
     assert "failed" in listing.output or "retry" in listing.output, listing.output

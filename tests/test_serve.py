@@ -15,25 +15,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import SEEDS
 from tests.daemonproc import wait_for
 from tests.smtpserver import free_port
+from tests.support import write_config
 
 TOKEN = "a-long-enough-web-token-for-tests"
 INTERRUPTED = (0, 128 + signal.SIGINT)  # uvicorn re-raises the SIGINT after a clean shutdown
 
 
 def config_file(tmp_path: Path) -> Path:
-    lines = [
-        "[storage]",
-        f'url = "sqlite:///{tmp_path / "monitor.db"}"',
-        "[classifier]",
-        f'seeds = "{SEEDS}"',
-        f'cache_dir = "{tmp_path / "model"}"',
-    ]
-    path = tmp_path / "monitor.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_config(tmp_path, storage=f"sqlite:///{tmp_path / 'monitor.db'}", fetch={})
 
 
 def serve_args(config: Path, *, host: str, port: int) -> list[str]:
