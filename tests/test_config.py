@@ -14,35 +14,21 @@ from monitor.store import FeedDef, Store
 from tests.conftest import SEEDS, database_url, publish, seed_pages
 from tests.daemonproc import DaemonProcess, run_monitor
 from tests.httpserver import FeedServer
+from tests.support import write_config
 
 
 def relative_config(folder: Path, *, feed_url: str) -> Path:
     """A config whose seeds, model cache and SQLite file are all given relative to it."""
     folder.mkdir()
     shutil.copytree(SEEDS, folder / "seeds")
-    path = folder / "monitor.toml"
-    path.write_text(
-        "\n".join(
-            [
-                "[storage]",
-                'url = "sqlite:///data/monitor.db"',
-                "[classifier]",
-                'seeds = "seeds"',
-                'cache_dir = "data/model"',
-                "[fetch]",
-                'timeout = "3s"',
-                "allow_private_networks = true",
-                "[scheduler]",
-                "extract_processes = 0",
-                "[[feeds]]",
-                'name = "Local"',
-                f'url = "{feed_url}"',
-            ]
-        )
-        + "\n",
-        encoding="utf-8",
+    return write_config(
+        folder,
+        storage="sqlite:///data/monitor.db",
+        seeds="seeds",
+        cache_dir="data/model",
+        scheduler={"extract_processes": 0},
+        feeds={"Local": feed_url},
     )
-    return path
 
 
 def test_relative_paths_resolve_against_the_config_folder(

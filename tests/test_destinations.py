@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from monitor.errors import ConfigError
 from monitor.notify import derived_name, load_destinations
-from tests.conftest import SEEDS, database_url, publish, query, seed_pages
+from tests.conftest import database_url, publish, query, seed_pages
 from tests.daemonproc import run_monitor
 from tests.httpserver import FeedServer
 from tests.smtpserver import SMTPServer, free_port
+from tests.support import write_config
 
 
 @pytest.fixture
@@ -27,41 +28,23 @@ def smtp_url(port: int) -> str:
     return f"mailto://127.0.0.1:{port}?from=monitor@example.org&to=desk@example.org"
 
 
-def named(url: str) -> str:
-    return f'[[alerts.destinations]]\nname = "desk"\nurl = "{url}"\n'
+def named(url: str) -> dict[str, Any]:
+    return {"destinations": [{"name": "desk", "url": url}]}
 
 
-def plain(url: str) -> str:
-    return f"[alerts]\nurls = {json.dumps([url])}\n"
+def plain(url: str) -> dict[str, Any]:
+    return {"alerts": [url]}
 
 
-def write_config(tmp_path: Path, *, feed_url: str, alerts: str) -> Path:
-    path = tmp_path / "monitor.toml"
-    path.write_text(
-        "\n".join(
-            [
-                "[storage]",
-                f'url = "{database_url(tmp_path)}"',
-                "[classifier]",
-                f'seeds = "{SEEDS}"',
-                f'cache_dir = "{tmp_path / "model"}"',
-                "[fetch]",
-                'timeout = "3s"',
-                "allow_private_networks = true",
-                "[scheduler]",
-                "extract_processes = 0",
-                "[[feeds]]",
-                'name = "Local news"',
-                f'url = "{feed_url}"',
-                "[alerts]",
-                'give_up_after = "1ms"',  # a failed send is given up at once: `alerts retry`
-                alerts.removeprefix("[alerts]\n"),
-            ]
-        )
-        + "\n",
-        encoding="utf-8",
+def destination_config(tmp_path: Path, *, feed_url: str, alerts: dict[str, Any]) -> Path:
+    return write_config(
+        tmp_path,
+        storage=database_url(tmp_path),
+        scheduler={"extract_processes": 0},
+        feeds={"Local news": feed_url},
+        alert_options={"give_up_after": "1ms"},  # a failed send is given up at once: `alerts retry`
+        **alerts,
     )
-    return path
 
 
 @pytest.mark.parametrize("style", [named, plain], ids=["named", "plain-urls"])
@@ -71,7 +54,7 @@ def test_a_fixed_destination_url_delivers_the_stranded_alerts_once(
     assert callable(style)
     feed = publish(server, feed_path="/news.xml", pages=seed_pages()[:2])
     wrong, right = smtp_url(free_port()), smtp_url(smtp.port)
-    config = write_config(tmp_path, feed_url=feed, alerts=style(wrong))
+    config = destination_config(tmp_path, feed_url=feed, alerts=style(wrong))
     polled = run_monitor("--config", str(config), "poll", "--once", cwd=tmp_path)
     assert polled.returncode == 0 and "2 failed" in polled.stdout, polled.stdout + polled.stderr
     db = database_url(tmp_path)
@@ -113,8 +96,8 @@ def test_names_are_stable_unique_and_hide_secrets() -> None:
 
 
 def test_duplicate_destination_names_are_exit_2(tmp_path: Path) -> None:
-    config = tmp_path / "monitor.toml"
-    config.write_text(named(smtp_url(1)) + named(smtp_url(2)), encoding="utf-8")
+    twice = [{"name": "desk", "url": smtp_url(port)} for port in (1, 2)]
+    config = write_config(tmp_path, storage="sqlite:///monitor.db", destinations=twice)
     done = run_monitor("--config", str(config), "config", "show", cwd=tmp_path)
     assert done.returncode == 2 and "duplicate destination name: desk" in done.stderr
 

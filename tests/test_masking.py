@@ -5,7 +5,6 @@ Discord webhooks sent through a dead proxy)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import subprocess
@@ -16,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from monitor.masking import SecretMaskingFilter, mask_secrets
-from tests.conftest import SEEDS
 from tests.httpserver import FeedServer, Route
 from tests.smtpserver import SMTPServer, free_port
+from tests.support import write_config
 
 # (case, log line, the secret that must go, what must stay)
 LINES = [
@@ -117,23 +116,8 @@ def _alert_urls(*, webhook: FeedServer, smtp: SMTPServer) -> list[str]:
 
 
 def _config(tmp_path: Path, *, urls: list[str]) -> Path:
-    path = tmp_path / "monitor.toml"
-    path.write_text(
-        "\n".join(
-            [
-                "[storage]",
-                f'url = "sqlite:///{tmp_path / "monitor.db"}"',
-                "[classifier]",
-                f'seeds = "{SEEDS}"',
-                f'cache_dir = "{tmp_path / "model"}"',
-                "[alerts]",
-                f"urls = {json.dumps(urls)}",
-            ]
-        )
-        + "\n",
-        encoding="utf-8",
-    )
-    return path
+    storage = f"sqlite:///{tmp_path / 'monitor.db'}"
+    return write_config(tmp_path, storage=storage, fetch={}, alerts=urls)
 
 
 def test_verbose_alerts_test_prints_no_secret(

@@ -19,37 +19,21 @@ from monitor.app import App, build_app
 from monitor.cli import app
 from monitor.settings import load_settings
 from monitor.web import create_app
-from tests.conftest import SEEDS, publish, seed_pages
+from tests.conftest import publish, seed_pages
 from tests.httpserver import FeedServer
+from tests.support import write_config
 
 runner = CliRunner()
 STORAGE_HINT = "check storage.url"
 
 
-def write_config(tmp_path: Path, *, feed_url: str) -> Path:
-    path = tmp_path / "monitor.toml"
-    path.write_text(
-        "\n".join(
-            [
-                "[storage]",
-                'url = "sqlite:///monitor.db"',  # always SQLite: the file is made read-only
-                "[classifier]",
-                f'seeds = "{SEEDS}"',
-                f'cache_dir = "{tmp_path / "model"}"',
-                "[fetch]",
-                'timeout = "3s"',
-                "allow_private_networks = true",
-                "[scheduler]",
-                "extract_processes = 0",
-                "[[feeds]]",
-                'name = "Local"',
-                f'url = "{feed_url}"',
-            ]
-        )
-        + "\n",
-        encoding="utf-8",
+def store_config(tmp_path: Path, *, feed_url: str) -> Path:
+    return write_config(
+        tmp_path,
+        storage="sqlite:///monitor.db",  # always SQLite: the file is made read-only
+        scheduler={"extract_processes": 0},
+        feeds={"Local": feed_url},
     )
-    return path
 
 
 def invoke(config: Path, *args: str) -> tuple[int, str]:
@@ -60,7 +44,7 @@ def invoke(config: Path, *args: str) -> tuple[int, str]:
 @pytest.fixture
 def polled(server: FeedServer, tmp_path: Path) -> Path:
     url = publish(server, feed_path="/news.xml", pages=seed_pages()[:2])
-    config = write_config(tmp_path, feed_url=url)
+    config = store_config(tmp_path, feed_url=url)
     code, output = invoke(config, "poll", "--once")
     assert code == 0 and "2 matches" in output, output
     return config

@@ -22,6 +22,7 @@ from monitor.pipeline import poll_feed
 from tests.conftest import SEEDS, aeb_pages, corpus_dir, database_url, make_settings, query
 from tests.httpserver import FeedServer, Item, Route, html_page, rss
 from tests.smtpserver import SMTPServer
+from tests.support import write_config
 
 runner = CliRunner()
 
@@ -245,21 +246,13 @@ def test_matches_list_shows_one_row_per_story(
 ) -> None:
     rows = syndicated(corpus)
     feeds = serve_syndicated(server, rows)
-    config = tmp_path / "c.toml"
-    lines = [
-        "[storage]",
-        f'url = "{database_url(tmp_path)}"',
-        "[classifier]",
-        f'seeds = "{SEEDS}"',
-        f'cache_dir = "{tmp_path / "model"}"',
-        "[fetch]",
-        "allow_private_networks = true",
-        "[scheduler]",
-        "extract_processes = 0",
-    ]
-    for name, url in feeds.items():
-        lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"']
-    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = write_config(
+        tmp_path / "c.toml",
+        storage=database_url(tmp_path),
+        fetch={"allow_private_networks": True},
+        scheduler={"extract_processes": 0},
+        feeds=feeds,
+    )
     assert runner.invoke(cli, ["--config", str(config), "poll", "--once"]).exit_code == 0
 
     grouped = json.loads(
