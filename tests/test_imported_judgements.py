@@ -12,7 +12,7 @@ import pytest
 from monitor.app import judgement_examples
 from monitor.store import Store
 from tests.conftest import database_url
-from tests.test_cli import invoke, write_config
+from tests.test_cli import cli_config, invoke
 
 LINES = [
     {"id": "a1", "title": "Pakistan and Russia sign barter deal", "text": "Both.", "label": 1},
@@ -33,7 +33,7 @@ def write_lines(path: Path, lines: list[dict[str, object]]) -> Path:
 
 
 def test_import_stores_lists_and_feeds_the_model(tmp_path: Path) -> None:
-    config = write_config(tmp_path, feeds={})
+    config = cli_config(tmp_path, feeds={})
     labelled = write_lines(tmp_path / "labelled.jsonl", LINES)
     code, output = invoke(config, "label", "--import", str(labelled))
     assert code == 0 and "3 new judgements, 0 updated, 0 unchanged" in output, output
@@ -55,7 +55,7 @@ def test_import_stores_lists_and_feeds_the_model(tmp_path: Path) -> None:
 def test_bad_import_file_exits_2_naming_the_line(
     tmp_path: Path, content: str, message: str
 ) -> None:
-    config = write_config(tmp_path, feeds={})
+    config = cli_config(tmp_path, feeds={})
     bad = tmp_path / "bad.jsonl"
     bad.write_text(content, encoding="utf-8")
     done = subprocess.run(
@@ -69,5 +69,5 @@ def test_bad_import_file_exits_2_naming_the_line(
 
 
 def test_label_without_arguments_exits_2(tmp_path: Path) -> None:
-    code, output = invoke(write_config(tmp_path, feeds={}), "label")
+    code, output = invoke(cli_config(tmp_path, feeds={}), "label")
     assert code == 2 and "--import" in output

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import seed_pages
 from tests.httpserver import FeedServer, Item, Route, rss
-from tests.test_cli import write_config
+from tests.test_cli import cli_config
 
 HOSTILE_TITLES = (
     "Pakistan and Russia [/bold] sign a deal",
@@ -61,7 +61,7 @@ def hostile_config(server: FeedServer, tmp_path: Path) -> Path:
     server.routes["/wire.xml"] = Route(body=rss(items))
     server.routes["/moved.xml"] = Route(status=302, headers={"Location": REDIRECT_PATH})
     feeds = {HOSTILE_FEED: server.url("/wire.xml"), "moved": server.url("/moved.xml")}
-    return write_config(tmp_path, feeds=feeds)
+    return cli_config(tmp_path, feeds=feeds)
 
 
 def test_third_party_text_is_printed_literally(hostile_config: Path) -> None:

@@ -8,14 +8,14 @@ import pytest
 
 from tests.conftest import aeb_pages, publish, query, seed_pages
 from tests.httpserver import FeedServer
-from tests.test_cli import invoke, write_config
+from tests.test_cli import cli_config, invoke
 
 STRICT = 1.0  # nothing scores 1.0: the first poll stores articles and no matches
 HOOK = "json://127.0.0.1:9/hook"  # never sent to: rescore only queues alerts
 
 
 def configured(tmp_path: Path, url: str, *, threshold: float) -> Path:
-    config = write_config(tmp_path, feeds={"Local news": url})
+    config = cli_config(tmp_path, feeds={"Local news": url})
     extra = f'\n[alerts]\nurls = ["{HOOK}"]\n'
     text = config.read_text().replace("[classifier]\n", f"[classifier]\nthreshold = {threshold}\n")
     config.write_text(text + extra)

@@ -81,14 +81,14 @@ def test_feed_summary_fallback_scores_short_items_the_same(
 
 
 def test_eval_prints_the_variants_and_the_time_split(tmp_path: Path) -> None:
-    from tests.test_cli import invoke, write_config
+    from tests.test_cli import cli_config, invoke
 
     dated = tmp_path / "dated.jsonl"
     rows = [{**c, "published": f"2025-01-{n % 28 + 1:02d}"} for n, c in enumerate(CASES)]
     dated.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    code, output = invoke(write_config(tmp_path, feeds={}), "eval", str(dated))
+    code, output = invoke(cli_config(tmp_path, feeds={}), "eval", str(dated))
     assert code == 0, output
     for line in ("full ", "lead (title + 2 paragraphs)", "headline only", "seeds only", "taught"):
         assert line in output, output
-    code, output = invoke(write_config(tmp_path, feeds={}), "eval", str(dated), "--full-only")
+    code, output = invoke(cli_config(tmp_path, feeds={}), "eval", str(dated), "--full-only")
     assert code == 0 and "non-borderline" in output and "headline only" not in output
