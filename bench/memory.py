@@ -32,6 +32,7 @@ from bench.server import quiet_guid
 from monitor.feeds import canonical_url, entry_key
 from monitor.models import Article, Feed, utcnow
 from monitor.store import Store
+from tests import support
 
 MEMORY_FEEDS = 1000
 ARTICLES_PER_FEED = 100
@@ -107,15 +108,14 @@ def corpus_texts() -> list[str]:
 
 
 def write_config(*, workdir: Path, db: Path, model_cache: Path) -> Path:
-    path = workdir / "monitor.toml"
-    path.write_text(
-        f'[storage]\nurl = "sqlite:///{db}"\n\n'
-        f'[classifier]\nseeds = "{SEEDS_DIR}"\ncache_dir = "{model_cache}"\n\n'
-        "[fetch]\nallow_private_networks = true\n\n"
-        '[scheduler]\ntick = "1s"\n',
-        encoding="utf-8",
+    return support.write_config(
+        workdir / "monitor.toml",
+        storage=f"sqlite:///{db}",
+        seeds=SEEDS_DIR,
+        cache_dir=model_cache,
+        fetch={"allow_private_networks": True},
+        scheduler={"tick": "1s"},
     )
-    return path
 
 
 def polled(db: Path) -> tuple[int, int]:

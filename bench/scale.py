@@ -24,7 +24,6 @@ from bench.common import child_pids, corpus_dir, process_cpu_seconds
 from bench.server import NEWS_FEEDS, running
 from faults.daemon_harness import (
     MODEL_CACHE,
-    SEEDS,
     Daemon,
     drop_database,
     fresh_database,
@@ -33,6 +32,7 @@ from faults.daemon_harness import (
 )
 from faults.scaleout import upgrade
 from monitor.store import Store
+from tests import support
 
 ARTICLES = 181
 CONCURRENCY = 4  # jobs at once per worker (one extraction process: fetches overlap extraction)
@@ -50,21 +50,14 @@ class ScaleRun:
 
 
 def write_config(path: Path, *, database: str) -> Path:
-    lines = [
-        "[storage]",
-        f"url = {json.dumps(database)}",
-        "[classifier]",
-        f"seeds = {json.dumps(str(SEEDS))}",
-        f"cache_dir = {json.dumps(str(MODEL_CACHE))}",
-        "[fetch]",
-        "allow_private_networks = true",
-        "[scheduler]",
-        "extract_processes = 1",
-        "[worker]",
-        'tick = "1s"',
-    ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return support.write_config(
+        path,
+        storage=database,
+        cache_dir=MODEL_CACHE,
+        fetch={"allow_private_networks": True},
+        scheduler={"extract_processes": 1},
+        extra={"worker": {"tick": "1s"}},
+    )
 
 
 def one_run(*, server_url: str, base: str, workers: int, workdir: Path) -> ScaleRun:

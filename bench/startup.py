@@ -26,21 +26,10 @@ from typing import Any
 
 from bench import server
 from bench.common import REPO_ROOT, SEEDS_DIR, SUBPROCESS_TIMEOUT, Stat, corpus_dir, stat
+from tests import support
 
 RUNS = 5
 GOALS = {"--help": 0.35, "status": 0.6, "poll --once": 1.5}  # seconds, median wall (issue 17)
-CONFIG = """\
-[storage]
-url = "sqlite:///{db}"
-[classifier]
-seeds = "{seeds}"
-cache_dir = "{cache}"
-[fetch]
-allow_private_networks = true
-[[feeds]]
-name = "one"
-url = "{feed}"
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +84,12 @@ def prepare(root: Path, *, feed_url: str) -> Workspace:
     """A config on ``root``, an upgraded empty database (kept as ``fresh``), the model cached,
     then one poll so that ``status`` has a feed row with history to show."""
     db, fresh = root / "monitor.db", root / "fresh.db"
-    config = root / "monitor.toml"
-    config.write_text(
-        CONFIG.format(db=db, seeds=SEEDS_DIR, cache=root / "model", feed=feed_url),
-        encoding="utf-8",
+    config = support.write_config(
+        root / "monitor.toml",
+        storage=f"sqlite:///{db}",
+        seeds=SEEDS_DIR,
+        fetch={"allow_private_networks": True},
+        feeds={"one": feed_url},
     )
     ws = Workspace(root=root, config=config, db=db, fresh=fresh)
     monitor(ws, "db", "upgrade")

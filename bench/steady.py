@@ -49,6 +49,7 @@ from bench.common import (
 )
 from bench.server import NEWS_FEEDS
 from monitor.classify import load_classifier
+from tests import support
 from tests.httpserver import FeedServer, Item, Route, html_page, rss
 from tests.smtpserver import SMTPServer
 
@@ -58,19 +59,6 @@ FLOOR_GOAL = 1.5  # × the floor (issue 17)
 ALERT_GOAL_SECONDS = 2.0
 TICK = "0.2s"
 DEADLINE_SECONDS = 300.0
-CONFIG = """\
-[storage]
-url = "sqlite:///{db}"
-[classifier]
-seeds = "{seeds}"
-cache_dir = "{cache}"
-[fetch]
-allow_private_networks = true
-[scheduler]
-tick = "{tick}"
-[alerts]
-urls = ["{smtp}"]
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,9 +220,14 @@ def one_run(*, base: str, workdir: Path, model_cache: Path, corpus: Path) -> Ste
     db, config, feeds = workdir / "monitor.db", workdir / "monitor.toml", workdir / "feeds.opml"
     smtp = SMTPServer().start()
     seeds = FeedServer().start()
-    config.write_text(
-        CONFIG.format(db=db, seeds=SEEDS_DIR, cache=model_cache, tick=TICK, smtp=smtp.url),
-        encoding="utf-8",
+    support.write_config(
+        config,
+        storage=f"sqlite:///{db}",
+        seeds=SEEDS_DIR,
+        cache_dir=model_cache,
+        fetch={"allow_private_networks": True},
+        scheduler={"tick": TICK},
+        alerts=[smtp.url],
     )
     feeds.write_text(opml(base), encoding="utf-8")
     floor = run_json("bench.floor", str(corpus))["cpu_seconds"]

@@ -26,11 +26,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
+from tests import support
 from tests.httpserver import FeedServer, Item, Route, html_page, rss
 from tests.smtpserver import SMTPServer, parts
 
 REPO = Path(__file__).resolve().parent.parent
-SEEDS = REPO / "seed_articles"
+SEEDS = support.SEEDS
 CORPUS = Path(os.environ.get("MONITOR_CORPUS", REPO.parent / "shared" / "corpus"))
 MODEL_CACHE = REPO / ".cache" / "faults-model"  # built once, shared by every daemon started here
 RELEVANT_AT = 0.8  # texts used as "relevant" score at least this, "irrelevant" at most
@@ -118,28 +119,17 @@ def write_config(
     retry_max: str = "2s",
     scheduler: dict[str, int] | None = None,
 ) -> Path:
-    lines = [
-        "[storage]",
-        f"url = {json.dumps(database)}",
-        "[classifier]",
-        f"seeds = {json.dumps(str(SEEDS))}",
-        f"cache_dir = {json.dumps(str(MODEL_CACHE))}",
-        "[fetch]",
-        'timeout = "5s"',
-        "allow_private_networks = true",
-        "[scheduler]",
-        f'tick = "{tick}"',
-        *(f"{key} = {value}" for key, value in (scheduler or {}).items()),
-        "[alerts]",
-        f"urls = {json.dumps(list(alert_urls))}",
-        f'retry_base = "{retry_base}"',
-        f'retry_max = "{retry_max}"',
-    ]
-    for name, url in feeds.items():
-        lines += ["[[feeds]]", f"name = {json.dumps(name)}", f'url = "{url}"']
-        lines.append(f'interval = "{interval}"')
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return support.write_config(
+        path,
+        storage=database,
+        cache_dir=MODEL_CACHE,
+        fetch={"timeout": "5s", "allow_private_networks": True},
+        scheduler={"tick": tick, **(scheduler or {})},
+        feeds=feeds,
+        feed_interval=interval,
+        alerts=list(alert_urls),
+        alert_options={"retry_base": retry_base, "retry_max": retry_max},
+    )
 
 
 def in_process_daemon(
