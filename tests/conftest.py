@@ -17,10 +17,11 @@ from faults.daemon_harness import admin
 from faults.daemon_harness import query as query  # shared with the fault suite
 from monitor.app import App, build_app
 from monitor.settings import Settings
+from tests import support
 from tests.httpserver import FeedServer, Item, Route, html_page, rss
 
 REPO = Path(__file__).resolve().parent.parent
-SEEDS = REPO / "seed_articles"
+SEEDS = support.SEEDS
 
 
 TEST_DATABASE_URL = os.environ.get("MONITOR_TEST_DATABASE_URL")
