@@ -223,11 +223,7 @@ def build_fetcher(
         max_bytes=fetch.max_bytes,
         max_redirects=fetch.max_redirects,
         user_agent=fetch.user_agent,
-        allow_private_networks=(
-            fetch.allow_private_networks
-            if allow_private_networks is None
-            else allow_private_networks
-        ),
+        allow_private_networks=allow_private_networks,
         client=client,
         resolver=resolver or resolve_host,
     )

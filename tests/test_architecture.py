@@ -45,3 +45,27 @@ def test_stage_imports_no_other_stage(stage: str, path: Path) -> None:
 def test_classifier_is_self_contained() -> None:
     for path in (PACKAGE / "classify").rglob("*.py"):
         assert monitor_imports(path) <= {"classify"}, path
+
+
+CLI = PACKAGE / "cli"
+CLI_GROUPS = sorted(p for p in CLI.glob("*.py") if p.name not in {"__init__.py", "common.py"})
+
+
+def cli_imports(path: Path) -> set[str]:
+    """The ``monitor.cli`` modules a file imports."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        node.module.removeprefix("monitor.cli.")
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("monitor.cli.")
+    }
+
+
+@pytest.mark.parametrize("path", CLI_GROUPS, ids=lambda p: p.name)
+def test_a_cli_group_imports_only_the_common_module(path: Path) -> None:
+    assert cli_imports(path) <= {"common"}, f"{path.name} imports another command group"
+
+
+@pytest.mark.parametrize("path", sorted(CLI.glob("*.py")), ids=lambda p: p.name)
+def test_a_cli_module_stays_small(path: Path) -> None:
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 400

@@ -85,14 +85,16 @@ def test_poll_once_exits_zero_when_a_feed_fails(server: FeedServer, tmp_path: Pa
     assert "HTTP 404" in output and "1/2 feeds polled" in output
 
 
-def test_poll_once_single_feed(server: FeedServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("once", [["--once"], []], ids=["--once", "bare"])
+def test_poll_once_single_feed(server: FeedServer, tmp_path: Path, once: list[str]) -> None:
+    """`poll` always polls once; `--once` is still accepted (README, scripts), changes nothing."""
     a = publish(server, feed_path="/a.xml", pages=seed_pages()[:1])
     b = publish(server, feed_path="/b.xml", pages=seed_pages()[1:2])
     config = cli_config(tmp_path, feeds={"A": a, "B": b})
-    code, output = invoke(config, "poll", "--once", "--feed", "B")
+    code, output = invoke(config, "poll", *once, "--feed", "B")
     assert code == 0 and "1/1 feeds polled" in output
     assert server.hits("/a.xml") == 0
-    assert invoke(config, "poll", "--once", "--feed", "nope")[0] == 2
+    assert invoke(config, "poll", *once, "--feed", "nope")[0] == 2
 
 
 CONFIG_ERRORS = [

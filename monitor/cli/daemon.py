@@ -65,8 +65,9 @@ def worker(
 
 def poll(
     ctx: typer.Context,
-    once: Annotated[
-        bool, typer.Option("--once", help="Poll every feed once now (the default).")
+    once: Annotated[  # accepted for scripts and `poll --once`; the value never reaches here
+        bool,
+        typer.Option("--once", expose_value=False, help="Poll every feed once now (the default)."),
     ] = True,
     feed: Annotated[
         str | None, typer.Option("--feed", help="Only the feed with this name.")
@@ -75,7 +76,6 @@ def poll(
     """Poll feeds once now, ignoring their schedule, and print a summary."""
     from monitor.scheduler import poll_now
 
-    del once
     with open_app(ctx) as application:
         targets = [f for f in application.store.feeds() if feed is None or f.name == feed]
         if not targets:
