@@ -19,16 +19,16 @@ from monitor.lazy import lazy_function
 
 if TYPE_CHECKING:
     from monitor.classify import Classifier
-    from monitor.imported_store import ImportedCount, ImportResult, LabelledLine
     from monitor.models import Alert, AlertItem, Article, Feed, utcnow
     from monitor.models import Judgement as JudgementRow
     from monitor.notify import Destination, SendResult
     from monitor.outbox import DeliveryReport
     from monitor.pipeline import PollResult
-    from monitor.queue_store import QueueCounts
     from monitor.store import MatchRow, reasons_of
+    from monitor.store.judgements import ImportedCount, ImportResult, LabelledLine
+    from monitor.store.queue import QueueCounts
 else:  # the CLI imports this module for its option enums, before any command runs
-    LabelledLine = lazy_function("monitor.imported_store", "LabelledLine")
+    LabelledLine = lazy_function("monitor.store.judgements", "LabelledLine")
     utcnow = lazy_function("monitor.models", "utcnow")
     reasons_of = lazy_function("monitor.store", "reasons_of")
 

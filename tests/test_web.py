@@ -29,9 +29,9 @@ from monitor.app import App, build_app
 from monitor.errors import ConfigError
 from monitor.models import Article, Feed, Match
 from monitor.pipeline import poll_feed
-from monitor.review_store import MatchFilter, fts5_query, tsquery_text
 from monitor.settings import Settings, StorageSettings
 from monitor.store import Store
+from monitor.store.matches import MatchFilter, fts5_query, tsquery_text
 from monitor.web import check_binding, create_app, serve, token_from_env
 from monitor.web.query import parse_query
 from tests.conftest import Page, database_url, make_settings, publish, seed_pages

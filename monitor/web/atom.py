@@ -9,8 +9,8 @@ from datetime import datetime
 
 from monitor.links import web_url
 from monitor.models import utcnow
-from monitor.review_store import ReviewRow
 from monitor.store import reasons_of
+from monitor.store.matches import ReviewRow
 from monitor.web.render import as_utc
 
 ATOM_NS = "http://www.w3.org/2005/Atom"

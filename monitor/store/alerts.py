@@ -16,12 +16,13 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from monitor.models import Alert, AlertItem, Article, Feed, Match, OutboxPolicy, fits_row_id
+from monitor.store.rows import copies_of_stories, reasons_of
 
 EXCERPT_CHARS = 400
 LEASE = timedelta(minutes=5)
 
 
-class OutboxQueries:
+class AlertQueries:
     if TYPE_CHECKING:
 
         def _read(self) -> AbstractContextManager[Session]: ...
@@ -79,7 +80,8 @@ class OutboxQueries:
         )
         with self._read() as s:
             rows = s.exec(query).all()
-            copies = _copies(s, {a.story_id for _m, a, _f in rows if a.story_id is not None})
+            story_ids = {a.story_id for _m, a, _f in rows if a.story_id is not None}
+            copies = copies_of_stories(s, story_ids)
         by_match = {
             m.id: _item(m, a, f, also=_also(copies.get(a.story_id or 0, []), a.id))
             for m, a, f in rows
@@ -153,27 +155,11 @@ def _alerts(s: Session, ids: Sequence[int]) -> Iterator[Alert]:
     yield from s.exec(select(Alert).where(col(Alert.id).in_(list(ids)))).all()
 
 
-def _copies(s: Session, story_ids: set[int]) -> dict[int, list[tuple[int, str, str]]]:
-    """(article id, source, url) of every stored copy of each story, oldest first."""
-    query = (
-        select(Article.story_id, Article.id, Feed.name, Article.url)
-        .join(Feed, col(Feed.id) == Article.feed_id)
-        .where(col(Article.story_id).in_(story_ids))
-        .order_by(col(Article.id))
-    )
-    found: dict[int, list[tuple[int, str, str]]] = {}
-    for story_id, article_id, source, url in s.exec(query).all():
-        found.setdefault(story_id or 0, []).append((article_id or 0, source, url))
-    return found
-
-
 def _also(copies: list[tuple[int, str, str]], article_id: int | None) -> tuple[str, ...]:
     return tuple(f"{source} ({url})" for cid, source, url in copies if cid != article_id)
 
 
 def _item(match: Match, article: Article, feed: Feed, *, also: tuple[str, ...] = ()) -> AlertItem:
-    from monitor.store import reasons_of
-
     return AlertItem(
         alert_ids=(),
         article_id=article.id or 0,
