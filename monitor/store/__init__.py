@@ -29,7 +29,7 @@ from monitor.store.feeds import FEED_LEASE, GONE_AFTER, FeedDef, FeedQueries
 from monitor.store.judgements import ImportedJudgementQueries, JudgementQueries, RescoreQueries
 from monitor.store.matches import MatchFilter, MatchQueries, MatchRow, ReviewRow
 from monitor.store.queue import QueueCounts, QueueQueries
-from monitor.store.rows import driver_connection, reasons_of
+from monitor.store.rows import driver_connection
 from monitor.store.sessions import SessionQueries
 
 __all__ = [
@@ -45,7 +45,6 @@ __all__ = [
     "ReviewRow",
     "Store",
     "driver_connection",
-    "reasons_of",
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000

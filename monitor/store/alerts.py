@@ -16,7 +16,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from monitor.models import Alert, AlertItem, Article, Feed, Match, OutboxPolicy, fits_row_id
-from monitor.store.rows import copies_of_stories, reasons_of
+from monitor.store.rows import copies_of_stories
 
 EXCERPT_CHARS = 400
 LEASE = timedelta(minutes=5)
@@ -169,7 +169,7 @@ def _item(match: Match, article: Article, feed: Feed, *, also: tuple[str, ...] =
         published=article.published,
         score=match.score,
         excerpt=_excerpt(article.text),
-        reasons=tuple(reasons_of(article)),
+        reasons=tuple(article.reason_list()),
         also=also,
     )
 

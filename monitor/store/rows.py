@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from monitor.errors import NotFound
 from monitor.models import Article, Feed
-
-
-def reasons_of(article: Article) -> list[str]:
-    try:
-        value: Any = json.loads(article.reasons or "[]")
-    except ValueError:
-        return []
-    return [str(r) for r in value] if isinstance(value, list) else []
 
 
 def get_feed(s: Session, feed_id: int) -> Feed:

@@ -18,7 +18,7 @@ from monitor.errors import ConfigError, LinkError, StoreError
 from monitor.export import judgement_name
 from monitor.models import Article, fits_row_id, utcnow
 from monitor.settings import new_feed_spec
-from monitor.store import Store, reasons_of
+from monitor.store import Store
 from monitor.store.matches import MatchFilter, ReviewRow
 from monitor.web import security
 from monitor.web.query import parse_query
@@ -98,7 +98,7 @@ def article(request: Request) -> Response:
         article=row,
         feed=feed,
         judgement=judgement,
-        reasons=reasons_of(row),
+        reasons=row.reason_list(),
         copies=[(cid, source, url) for cid, source, url in copies if cid != row.id],
         here=request.url.path,
     )
