@@ -341,7 +341,7 @@ def delivery_line(report: DeliveryReport) -> str:
     return line + (f" (last error: {report.errors[-1]})" if report.errors else "")
 
 
-def alerts_line(counts: dict[str, int]) -> str:
+def alerts_line(counts: dict[str, int] | None) -> str:
     if not counts:
         return "alerts: none yet"
     return "alerts: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))

@@ -660,6 +660,6 @@ def test_page_queries_on_this_backend(tmp_path: Path) -> None:
     judged = store.review_matches(where=MatchFilter(judgement="irrelevant", search="gas"))
     assert [r.article.id for r in judged] == [1] and judged[0].judgement is not None
     assert store.count_matches(where=MatchFilter(judgement="unjudged")) == 2
-    assert store.alerts_by_status() == {}
+    assert store.alert_counts() == {}
     assert [r.article.id for r in store.matches_since(since=None)] == [3, 2, 1]
     store.close()

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_
+from sqlalchemy import Engine, func, inspect, or_
 from sqlmodel import Session, col, select
 
 from monitor.models import Alert, AlertItem, Article, Feed, Match, OutboxPolicy, fits_row_id
@@ -24,6 +24,7 @@ LEASE = timedelta(minutes=5)
 
 class AlertQueries:
     if TYPE_CHECKING:
+        engine: Engine
 
         def _read(self) -> AbstractContextManager[Session]: ...
         def _write(self) -> AbstractContextManager[Session]: ...
@@ -145,10 +146,13 @@ class AlertQueries:
                 s.add(alert)
             return len(alerts)
 
-    def alert_counts(self) -> dict[str, int]:
+    def alert_counts(self) -> dict[str, int] | None:
+        """Alerts by status, or ``None`` when the database has no ``alert`` table."""
+        if not inspect(self.engine).has_table("alert"):
+            return None
         query = select(Alert.status, func.count()).group_by(col(Alert.status))
         with self._read() as s:
-            return {status: int(n) for status, n in s.exec(query).all()}
+            return {str(status): int(n) for status, n in s.exec(query).all()}
 
 
 def _alerts(s: Session, ids: Sequence[int]) -> Iterator[Alert]:

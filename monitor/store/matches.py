@@ -24,7 +24,6 @@ from sqlalchemy import (
     bindparam,
     column,
     func,
-    inspect,
     literal_column,
     or_,
     table,
@@ -305,15 +304,6 @@ class MatchQueries:
         )
         with self._read() as s:
             return {bool(r): int(n) for r, n in s.exec(query).all()}
-
-    def alerts_by_status(self) -> dict[str, int] | None:
-        """Alerts by status, or ``None`` when the database has no ``alert`` table."""
-        if not inspect(self.engine).has_table("alert"):
-            return None
-        alert = table("alert", column("status"))
-        query = select(alert.c.status, func.count()).group_by(alert.c.status)
-        with self._read() as s:
-            return {str(status): int(n) for status, n in s.exec(query).all()}
 
 
 def _story_key() -> ColumnElement[int]:

@@ -71,7 +71,7 @@ def metrics(request: Request) -> Response:
         feeds=store.feeds(enabled_only=False),
         counts=store.counts(),
         judgements=store.judgement_counts(),
-        alerts=store.alerts_by_status(),
+        alerts=store.alert_counts(),
         queue=store.queue_counts(),
     )
     return Response(render_metrics(snapshot), media_type=CONTENT_TYPE)
