@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any
 
 from monitor.errors import ConfigError
-from monitor.review_store import ReviewRow
 from monitor.store import MatchRow
+from monitor.store.matches import ReviewRow
 from monitor.views import match_record, write_csv
 
 FORMATS = ("csv", "json", "jsonl")

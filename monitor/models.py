@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -83,6 +85,14 @@ class Article(SQLModel, table=True):
     reasons: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
     story_id: int | None = Field(default=None, foreign_key="story.id", index=True)
     signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+
+    def reason_list(self) -> list[str]:
+        """The classifier's reasons stored as a JSON list; ``[]`` when unreadable."""
+        try:
+            value: Any = json.loads(self.reasons or "[]")
+        except ValueError:
+            return []
+        return [str(r) for r in value] if isinstance(value, list) else []
 
 
 class Match(SQLModel, table=True):

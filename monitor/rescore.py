@@ -15,8 +15,8 @@ from datetime import datetime
 
 from monitor.classify import Classifier
 from monitor.models import OutboxPolicy
-from monitor.rescore_store import Rescored, Stored
 from monitor.store import Store
+from monitor.store.judgements import Rescored, Stored
 
 log = logging.getLogger(__name__)
 CHANGED_BY = 0.005  # a score that moved less than this is "unchanged"

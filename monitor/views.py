@@ -19,18 +19,17 @@ from monitor.lazy import lazy_function
 
 if TYPE_CHECKING:
     from monitor.classify import Classifier
-    from monitor.imported_store import ImportedCount, ImportResult, LabelledLine
     from monitor.models import Alert, AlertItem, Article, Feed, utcnow
     from monitor.models import Judgement as JudgementRow
     from monitor.notify import Destination, SendResult
     from monitor.outbox import DeliveryReport
     from monitor.pipeline import PollResult
-    from monitor.queue_store import QueueCounts
-    from monitor.store import MatchRow, reasons_of
+    from monitor.store import MatchRow
+    from monitor.store.judgements import ImportedCount, ImportResult, LabelledLine
+    from monitor.store.queue import QueueCounts
 else:  # the CLI imports this module for its option enums, before any command runs
-    LabelledLine = lazy_function("monitor.imported_store", "LabelledLine")
+    LabelledLine = lazy_function("monitor.store.judgements", "LabelledLine")
     utcnow = lazy_function("monitor.models", "utcnow")
-    reasons_of = lazy_function("monitor.store", "reasons_of")
 
 
 class Format(enum.StrEnum):
@@ -185,7 +184,7 @@ def match_record(row: MatchRow, *, copies: Copies | None = None) -> dict[str, An
         "published": a.published.isoformat() if a.published else None,
         "score": round(row.match.score, 4),
         "matched_at": row.match.created_at.isoformat(),
-        "reasons": reasons_of(a),
+        "reasons": a.reason_list(),
         "story_id": a.story_id,
         "copies": [{"url": url, "source": src} for cid, src, url in others if cid != a.id],
     }
@@ -265,7 +264,7 @@ def print_article(
         markup=False,
         soft_wrap=True,
     )
-    for reason in reasons_of(article):
+    for reason in article.reason_list():
         console.print(f"  - {reason}", highlight=False, markup=False, soft_wrap=True)
     console.print()
     console.print(article.text, highlight=False, markup=False, soft_wrap=True)
@@ -342,7 +341,7 @@ def delivery_line(report: DeliveryReport) -> str:
     return line + (f" (last error: {report.errors[-1]})" if report.errors else "")
 
 
-def alerts_line(counts: dict[str, int]) -> str:
+def alerts_line(counts: dict[str, int] | None) -> str:
     if not counts:
         return "alerts: none yet"
     return "alerts: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))

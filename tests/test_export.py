@@ -13,8 +13,8 @@ from monitor import views
 from monitor.errors import ConfigError
 from monitor.export import CSV_FIELDS, FORMATS, export_matches, record
 from monitor.models import Article, Feed, Judgement, Match
-from monitor.review_store import ReviewRow
 from monitor.store import MatchRow
+from monitor.store.matches import ReviewRow
 
 WHEN = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from faults.daemon_harness import execute
 from monitor.cli import app
-from monitor.queue_store import QueueCounts
 from monitor.settings import WorkerSettings
 from monitor.store import Store
+from monitor.store.queue import QueueCounts
 from monitor.views import queue_line
 from monitor.web.metrics import Snapshot, render_metrics
 from monitor.worker import build_queue

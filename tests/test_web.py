@@ -29,9 +29,9 @@ from monitor.app import App, build_app
 from monitor.errors import ConfigError
 from monitor.models import Article, Feed, Match
 from monitor.pipeline import poll_feed
-from monitor.review_store import MatchFilter, fts5_query, tsquery_text
 from monitor.settings import Settings, StorageSettings
 from monitor.store import Store
+from monitor.store.matches import MatchFilter, fts5_query, tsquery_text
 from monitor.web import check_binding, create_app, serve, token_from_env
 from monitor.web.query import parse_query
 from tests.conftest import Page, database_url, make_settings, publish, seed_pages
@@ -660,6 +660,6 @@ def test_page_queries_on_this_backend(tmp_path: Path) -> None:
     judged = store.review_matches(where=MatchFilter(judgement="irrelevant", search="gas"))
     assert [r.article.id for r in judged] == [1] and judged[0].judgement is not None
     assert store.count_matches(where=MatchFilter(judgement="unjudged")) == 2
-    assert store.alerts_by_status() == {}
+    assert store.alert_counts() == {}
     assert [r.article.id for r in store.matches_since(since=None)] == [3, 2, 1]
     store.close()

@@ -11,7 +11,7 @@ import pytest
 
 from monitor.app import App
 from monitor.models import Article, Story
-from monitor.review_store import MARK_END, MARK_START, MatchFilter
+from monitor.store.matches import MARK_END, MARK_START, MatchFilter
 from tests.test_web import ARTICLES, Client, client, csrf_of, polled, review, store_with
 
 __all__ = ["client", "polled", "review"]  # fixtures: a polled database, an app and a client

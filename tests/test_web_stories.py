@@ -16,7 +16,7 @@ import pytest
 from monitor.app import App, build_app
 from monitor.models import Article
 from monitor.pipeline import poll_feed
-from monitor.review_store import MatchFilter
+from monitor.store.matches import MatchFilter
 from monitor.web import create_app
 from tests.conftest import publish, seed_pages
 from tests.httpserver import FeedServer

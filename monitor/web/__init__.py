@@ -1,6 +1,6 @@
 """The review web page: ``create_app`` builds the ASGI app, ``serve`` runs it with uvicorn.
 
-Presenting and wiring only; the queries live in ``monitor.review_store``.
+Presenting and wiring only; the queries live in ``monitor.store.matches``.
 """
 
 from __future__ import annotations

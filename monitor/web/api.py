@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from monitor.errors import StoreError
 from monitor.export import record
 from monitor.links import web_url
-from monitor.review_store import ReviewRow
+from monitor.store.matches import ReviewRow
 from monitor.web.atom import render_atom
 from monitor.web.metrics import CONTENT_TYPE, Snapshot, render_metrics
 from monitor.web.pages import monitor_app
@@ -71,7 +71,7 @@ def metrics(request: Request) -> Response:
         feeds=store.feeds(enabled_only=False),
         counts=store.counts(),
         judgements=store.judgement_counts(),
-        alerts=store.alerts_by_status(),
+        alerts=store.alert_counts(),
         queue=store.queue_counts(),
     )
     return Response(render_metrics(snapshot), media_type=CONTENT_TYPE)

@@ -9,8 +9,7 @@ from datetime import datetime
 
 from monitor.links import web_url
 from monitor.models import utcnow
-from monitor.review_store import ReviewRow
-from monitor.store import reasons_of
+from monitor.store.matches import ReviewRow
 from monitor.web.render import as_utc
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -50,9 +49,8 @@ def _entry(feed: ET.Element, row: ReviewRow, *, base_url: str) -> None:
         ET.SubElement(entry, "link", rel="related", type="text/html", href=review)
     _text(ET.SubElement(entry, "author"), "name", row.feed.name)
     ET.SubElement(entry, "category", term=row.feed.name)
-    _text(
-        entry, "summary", _summary(article.text, score=row.match.score, reasons=reasons_of(article))
-    )
+    reasons = article.reason_list()
+    _text(entry, "summary", _summary(article.text, score=row.match.score, reasons=reasons))
 
 
 def _summary(text: str, *, score: float, reasons: list[str]) -> str:

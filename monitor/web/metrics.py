@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.models import Feed
-from monitor.queue_store import QueueCounts
+from monitor.store.queue import QueueCounts
 from monitor.web.render import as_utc, feed_state
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

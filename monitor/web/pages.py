@@ -17,9 +17,9 @@ from monitor.app import App
 from monitor.errors import ConfigError, LinkError, StoreError
 from monitor.export import judgement_name
 from monitor.models import Article, fits_row_id, utcnow
-from monitor.review_store import MatchFilter, ReviewRow
 from monitor.settings import new_feed_spec
-from monitor.store import Store, reasons_of
+from monitor.store import Store
+from monitor.store.matches import MatchFilter, ReviewRow
 from monitor.web import security
 from monitor.web.query import parse_query
 from monitor.web.render import chart, page
@@ -98,7 +98,7 @@ def article(request: Request) -> Response:
         article=row,
         feed=feed,
         judgement=judgement,
-        reasons=reasons_of(row),
+        reasons=row.reason_list(),
         copies=[(cid, source, url) for cid, source, url in copies if cid != row.id],
         here=request.url.path,
     )

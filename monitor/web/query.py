@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from monitor.review_store import MatchFilter
+from monitor.store.matches import MatchFilter
 
 JUDGEMENTS = ("relevant", "irrelevant", "unjudged")
 EVERY_JUDGEMENT = "all"  # the default hides matches judged "not relevant"; this shows them

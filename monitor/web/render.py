@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse
 
 from monitor.links import web_url
 from monitor.models import Feed, utcnow
-from monitor.review_store import MARK_END, MARK_START
+from monitor.store.matches import MARK_END, MARK_START
 from monitor.web.security import CSRF_FIELD, csrf_token
 
 CHART_WIDTH = 1000

@@ -24,7 +24,6 @@ from sqlalchemy import (
     bindparam,
     column,
     func,
-    inspect,
     literal_column,
     or_,
     table,
@@ -74,7 +73,14 @@ class ReviewRow:
     judgement: Judgement | None
 
 
-class ReviewQueries:
+@dataclass(frozen=True, slots=True)
+class MatchRow:
+    match: Match
+    article: Article
+    feed: Feed
+
+
+class MatchQueries:
     """Review-side SQL; ``Store`` inherits these methods."""
 
     if TYPE_CHECKING:
@@ -85,6 +91,36 @@ class ReviewQueries:
         def _write(self) -> AbstractContextManager[Session]: ...
 
     # -- matches --------------------------------------------------------------------------
+
+    def matches(
+        self,
+        *,
+        since: datetime | None = None,
+        min_score: float | None = None,
+        limit: int = 50,
+        copies: bool = True,
+    ) -> list[MatchRow]:
+        """Matches, newest first; with ``copies=False`` only each story's first match."""
+        query = (
+            select(Match, Article, Feed)
+            .join(Article, col(Article.id) == Match.article_id)
+            .join(Feed, col(Feed.id) == Article.feed_id)
+            .order_by(col(Match.created_at).desc(), col(Match.id).desc())
+            .limit(limit)
+        )
+        if not copies:
+            first = (
+                select(func.min(Match.id))
+                .join(Article, col(Article.id) == Match.article_id)
+                .group_by(col(Article.story_id))
+            )
+            query = query.where(or_(col(Article.story_id).is_(None), col(Match.id).in_(first)))
+        if since is not None:
+            query = query.where(col(Match.created_at) >= since)
+        if min_score is not None:
+            query = query.where(col(Match.score) >= min_score)
+        with self._read() as s:
+            return [MatchRow(match=m, article=a, feed=f) for m, a, f in s.exec(query).all()]
 
     def review_matches(self, *, where: MatchFilter = MatchFilter()) -> list[ReviewRow]:
         """Matches with their article, feed and judgement, newest first."""
@@ -268,15 +304,6 @@ class ReviewQueries:
         )
         with self._read() as s:
             return {bool(r): int(n) for r, n in s.exec(query).all()}
-
-    def alerts_by_status(self) -> dict[str, int] | None:
-        """Alerts by status, or ``None`` when the database has no ``alert`` table."""
-        if not inspect(self.engine).has_table("alert"):
-            return None
-        alert = table("alert", column("status"))
-        query = select(alert.c.status, func.count()).group_by(alert.c.status)
-        with self._read() as s:
-            return {str(status): int(n) for status, n in s.exec(query).all()}
 
 
 def _story_key() -> ColumnElement[int]:

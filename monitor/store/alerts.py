@@ -12,17 +12,19 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_
+from sqlalchemy import Engine, func, inspect, or_
 from sqlmodel import Session, col, select
 
 from monitor.models import Alert, AlertItem, Article, Feed, Match, OutboxPolicy, fits_row_id
+from monitor.store.rows import copies_of_stories
 
 EXCERPT_CHARS = 400
 LEASE = timedelta(minutes=5)
 
 
-class OutboxQueries:
+class AlertQueries:
     if TYPE_CHECKING:
+        engine: Engine
 
         def _read(self) -> AbstractContextManager[Session]: ...
         def _write(self) -> AbstractContextManager[Session]: ...
@@ -79,7 +81,8 @@ class OutboxQueries:
         )
         with self._read() as s:
             rows = s.exec(query).all()
-            copies = _copies(s, {a.story_id for _m, a, _f in rows if a.story_id is not None})
+            story_ids = {a.story_id for _m, a, _f in rows if a.story_id is not None}
+            copies = copies_of_stories(s, story_ids)
         by_match = {
             m.id: _item(m, a, f, also=_also(copies.get(a.story_id or 0, []), a.id))
             for m, a, f in rows
@@ -143,28 +146,17 @@ class OutboxQueries:
                 s.add(alert)
             return len(alerts)
 
-    def alert_counts(self) -> dict[str, int]:
+    def alert_counts(self) -> dict[str, int] | None:
+        """Alerts by status, or ``None`` when the database has no ``alert`` table."""
+        if not inspect(self.engine).has_table("alert"):
+            return None
         query = select(Alert.status, func.count()).group_by(col(Alert.status))
         with self._read() as s:
-            return {status: int(n) for status, n in s.exec(query).all()}
+            return {str(status): int(n) for status, n in s.exec(query).all()}
 
 
 def _alerts(s: Session, ids: Sequence[int]) -> Iterator[Alert]:
     yield from s.exec(select(Alert).where(col(Alert.id).in_(list(ids)))).all()
-
-
-def _copies(s: Session, story_ids: set[int]) -> dict[int, list[tuple[int, str, str]]]:
-    """(article id, source, url) of every stored copy of each story, oldest first."""
-    query = (
-        select(Article.story_id, Article.id, Feed.name, Article.url)
-        .join(Feed, col(Feed.id) == Article.feed_id)
-        .where(col(Article.story_id).in_(story_ids))
-        .order_by(col(Article.id))
-    )
-    found: dict[int, list[tuple[int, str, str]]] = {}
-    for story_id, article_id, source, url in s.exec(query).all():
-        found.setdefault(story_id or 0, []).append((article_id or 0, source, url))
-    return found
 
 
 def _also(copies: list[tuple[int, str, str]], article_id: int | None) -> tuple[str, ...]:
@@ -172,8 +164,6 @@ def _also(copies: list[tuple[int, str, str]], article_id: int | None) -> tuple[s
 
 
 def _item(match: Match, article: Article, feed: Feed, *, also: tuple[str, ...] = ()) -> AlertItem:
-    from monitor.store import reasons_of
-
     return AlertItem(
         alert_ids=(),
         article_id=article.id or 0,
@@ -183,7 +173,7 @@ def _item(match: Match, article: Article, feed: Feed, *, also: tuple[str, ...] =
         published=article.published,
         score=match.score,
         excerpt=_excerpt(article.text),
-        reasons=tuple(reasons_of(article)),
+        reasons=tuple(article.reason_list()),
         also=also,
     )
 
