@@ -49,7 +49,8 @@ FEEDS = 6
 PAGES = 65
 STORIES = 5
 CONCURRENCY = 3  # jobs at once per worker: at most this many pages in flight when one dies
-WORKER_SETTINGS = {"tick": '"1s"', "heartbeat": '"1s"', "stalled_after": '"4s"'}
+# stalled after 6 missed heartbeats: a live worker on a loaded machine is not taken for dead
+WORKER_SETTINGS = {"tick": '"1s"', "heartbeat": '"1s"', "stalled_after": '"6s"'}
 SETTLE_SECONDS = 120.0
 PG_AWAY_SECONDS = 5.0
 RETRIED = "goes back to the queue"  # monitor.worker's line for each stalled job it retries

@@ -20,8 +20,8 @@ needs_postgresql = pytest.mark.skipif(
     reason="needs PostgreSQL: set MONITOR_TEST_DATABASE_URL (the job queue lives there)",
 )
 
-# stalled_after (4 s) + one tick (1 s) for the periodic retry, + slack for a loaded machine
-TAKEOVER_BOUND_SECONDS = 10.0
+# stalled_after (6 s) + one tick (1 s) for the periodic retry, + slack for a loaded machine
+TAKEOVER_BOUND_SECONDS = 12.0
 
 
 def run_worker(tmp_path: Path, url: str) -> subprocess.CompletedProcess[str]:
