@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -99,7 +99,9 @@ class TermModel:
         stop = self.stop_words
         tokens = [t for t in self.token.findall(document[:MAX_TERM_CHARS].lower()) if t not in stop]
         grams = tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
-        counts = Counter(i for i in map(self.vocabulary.get, grams) if i is not None)
+        found: Counter[int | None] = Counter(map(self.vocabulary.get, grams))  # counted in C
+        found.pop(None, None)  # grams outside the vocabulary
+        counts = cast("Counter[int]", found)
         index = np.array(sorted(counts), dtype=np.int32)
         if not len(index):
             return Row(index=index, data=np.zeros(0, dtype=np.float32))
@@ -120,8 +122,8 @@ class TermModel:
     def strongest(self, row: Row, *, count: int) -> list[str]:
         contributions = row.data * self.weights[row.index] if len(row.index) else row.data
         order = np.argsort(-contributions, kind="stable")
-        picked = [int(row.index[i]) for i in order if contributions[i] > 0]
-        return [self.terms[i] for i in picked[:count]]
+        picked = row.index[order[contributions[order] > 0][:count]]
+        return [self.terms[int(i)] for i in picked]
 
     def top_terms(self, *, count: int) -> list[str]:
         order = np.argsort(-self.weights, kind="stable")[:count]
