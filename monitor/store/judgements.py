@@ -200,12 +200,8 @@ class JudgementQueries:
         def _write(self) -> AbstractContextManager[Session]: ...
 
     def set_judgement(self, *, article_id: int, relevant: bool) -> Judgement:
-        if not fits_row_id(article_id):
-            raise NotFound(f"store: no article with id {article_id}")
         with self._write() as s:
-            if s.get(Article, article_id) is None:
-                raise NotFound(f"store: no article with id {article_id}")
-            row = s.exec(select(Judgement).where(Judgement.article_id == article_id)).first()
+            row = _judgement_of(s, article_id=article_id)
             row = row or Judgement(article_id=article_id, relevant=relevant)
             row.relevant = relevant
             row.created_at = utcnow()
@@ -214,12 +210,8 @@ class JudgementQueries:
 
     def clear_judgement(self, *, article_id: int) -> bool:
         """Forget the article's judgement (undo); ``False`` when it had none."""
-        if not fits_row_id(article_id):
-            raise NotFound(f"store: no article with id {article_id}")
         with self._write() as s:
-            if s.get(Article, article_id) is None:
-                raise NotFound(f"store: no article with id {article_id}")
-            row = s.exec(select(Judgement).where(Judgement.article_id == article_id)).first()
+            row = _judgement_of(s, article_id=article_id)
             if row is None:
                 return False
             s.delete(row)
@@ -229,3 +221,11 @@ class JudgementQueries:
         query = select(Judgement, Article).join(Article, col(Article.id) == Judgement.article_id)
         with self._read() as s:
             return [(j, a) for j, a in s.exec(query.order_by(col(Judgement.id))).all()]
+
+
+def _judgement_of(s: Session, *, article_id: int) -> Judgement | None:
+    """The article's judgement, if it has one; ``NotFound`` when there is no such article (an
+    id beyond 64 bits included)."""
+    if not fits_row_id(article_id) or s.get(Article, article_id) is None:
+        raise NotFound(f"store: no article with id {article_id}")
+    return s.exec(select(Judgement).where(Judgement.article_id == article_id)).first()
