@@ -124,11 +124,12 @@ class App:
         """Built on first use: httpx is imported only by commands that fetch."""
         return build_fetcher(self.settings.fetch)
 
-    @property
+    @cached_property
     def stages(self) -> Stages:
+        """Built once; only polling commands build it, so one extraction worker warms up now."""
         from monitor.pipeline import Stages
 
-        self.extractor.start(workers=1)  # only polling commands build stages: warm one up now
+        self.extractor.start(workers=1)
         return Stages(
             store=self.store,
             fetcher=self.fetcher,

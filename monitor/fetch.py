@@ -161,7 +161,6 @@ class Fetcher:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
-        self.allow_private_networks = allow_private_networks
         self.policy = AddressPolicy(
             resolver=resolver, allow_private_networks=allow_private_networks
         )

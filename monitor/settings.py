@@ -90,7 +90,7 @@ class SchedulerSettings(Section):
     extract_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0, le=64)
 
 
-class WorkerSettings(BaseModel):
+class WorkerSettings(Section):
     """``monitor worker`` (Procrastinate on PostgreSQL): how often the periodic jobs run and how
     soon a dead worker's jobs go to another one."""
 
@@ -199,15 +199,23 @@ class FeedSpec(Section):
         return value
 
 
-def new_feed_spec(*, url: str, name: str | None, interval: str) -> FeedSpec:
+def new_feed_spec(
+    *, url: str, name: str | None, interval: str, command: str = "feeds add"
+) -> FeedSpec:
     """A feed added by hand (``monitor feeds add``, the feeds page): the name defaults to the
-    host name; raises ``ConfigError`` naming what is wrong."""
+    host name; raises ``ConfigError`` naming what is wrong, in one line after ``command``."""
     try:
         return FeedSpec(
             name=name or urlsplit(url).hostname or url, url=url, interval=parse_duration(interval)
         )
-    except (ValidationError, ValueError) as exc:
-        raise ConfigError(f"feeds add: {exc}") from None
+    except ValidationError as exc:  # one line naming the field, not pydantic's dump
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "feed"
+        raise ConfigError(
+            f"feeds add: {where}: {first['msg'].removeprefix('Value error, ')}"
+        ) from None
+    except ValueError as exc:
+        raise ConfigError(f"feeds add: interval: {exc}") from None
 
 
 class Settings(BaseSettings):

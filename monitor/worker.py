@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -196,7 +197,7 @@ def poll_feed_job(context: procrastinate.JobContext, *, feed_id: int) -> str:
     jobs = _jobs(context)
     stages = jobs.app.stages
     feed = stages.store.feed(feed_id)
-    fetched = pipeline.fetch_new_entries(feed=feed, stages=stages, started=0.0)
+    fetched = pipeline.fetch_new_entries(feed=feed, stages=stages, started=time.monotonic())
     if isinstance(fetched, pipeline.PollResult):
         return fetched.outcome
     response, entries = fetched

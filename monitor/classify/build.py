@@ -76,12 +76,15 @@ class TrainReport:
         return "\n".join(lines)
 
 
-def input_hash(*, seeds_dir: Path, judgements: Sequence[Example]) -> str:
-    """Hash over everything the model is built from."""
+def input_hash(
+    *, seeds_dir: Path, judgements: Sequence[Example], seeds: Sequence[Example] | None = None
+) -> str:
+    """Hash over everything the model is built from (``seeds``: those of ``seeds_dir``, when the
+    caller has read them already)."""
     digest = hashlib.sha256(MODEL_VERSION.encode())
     for path in sorted(PACKAGE_DIR.glob("*.py")) + list(DATA_FILES):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    for ex in read_seeds(seeds_dir):
+    for ex in read_seeds(seeds_dir) if seeds is None else seeds:
         digest.update(_example_bytes(ex))
     for ex in judgements:
         digest.update(_example_bytes(ex))
@@ -107,9 +110,10 @@ def load_classifier(
     """The model for these inputs: from the cache when present, else built (and cached).
 
     Raises ``NoPositiveExamplesError`` when there is no positive example at all."""
-    _require_positive(read_seeds(seeds_dir), judgements, seeds_dir=seeds_dir)
+    seeds = read_seeds(seeds_dir)
+    _require_positive(seeds, judgements, seeds_dir=seeds_dir)
     if cache_dir is not None:
-        key = input_hash(seeds_dir=seeds_dir, judgements=judgements)
+        key = input_hash(seeds_dir=seeds_dir, judgements=judgements, seeds=seeds)
         cached = _read_cache(cache_path(cache_dir, key))
         if cached is not None:
             cached.threshold = threshold
@@ -133,7 +137,7 @@ def train(
     started = time.perf_counter()
     seeds = read_seeds(seeds_dir)
     _require_positive(seeds, judgements, seeds_dir=seeds_dir)
-    key = input_hash(seeds_dir=seeds_dir, judgements=judgements)
+    key = input_hash(seeds_dir=seeds_dir, judgements=judgements, seeds=seeds)
     classifier, ts = fit(
         examples=[*seeds, *judgements],
         gazetteer=load_gazetteer(),

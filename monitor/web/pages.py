@@ -252,10 +252,7 @@ async def feed_action(request: Request) -> Response:
     if action not in FEED_ACTIONS:
         raise HTTPException(400, f"web: action must be one of {', '.join(FEED_ACTIONS)}")
     store = monitor_app(request).store
-    try:
-        feed = await run_in_threadpool(store.feed, feed_id)
-    except StoreError as exc:
-        raise HTTPException(404, f"web: no feed with id {feed_id}") from exc
+    feed = await run_in_threadpool(store.feed, feed_id)
     if action == "remove":
         await run_in_threadpool(lambda: store.remove_feed(name=feed.name))
         action = "remove-config" if feed.origin == "config" else "remove"

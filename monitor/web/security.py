@@ -153,6 +153,9 @@ class Guard:
             return PlainTextResponse("web: unexpected Host header", status_code=400)
         if request.method not in SAFE_METHODS and _cross_site(request):
             return PlainTextResponse("web: cross-site request refused", status_code=403)
+        if request.url.path.startswith("/static/"):
+            request.state.signed_in = False
+            return None  # public files: no session lookup in the database for each of them
         signed_in = is_authenticated(request, token=self.token, sessions=self.sessions)
         request.state.signed_in = signed_in  # pages show navigation to signed-in users only
         if signed_in or _is_public(request.url.path):
