@@ -5,24 +5,21 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
-from urllib.parse import urlsplit
 
 import typer
-from pydantic_core import ValidationError
 
 from monitor import views
 from monitor.cli.common import console, error, errors, group, open_app
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import MonitorError
 from monitor.lazy import lazy_function, lazy_module
 
 if TYPE_CHECKING:
     from monitor import opml
-    from monitor.settings import FeedSpec, config_path, parse_duration
+    from monitor.settings import config_path, new_feed_spec
 else:
     opml = lazy_module("monitor.opml")
-    FeedSpec = lazy_function("monitor.settings", "FeedSpec")
     config_path = lazy_function("monitor.settings", "config_path")
-    parse_duration = lazy_function("monitor.settings", "parse_duration")
+    new_feed_spec = lazy_function("monitor.settings", "new_feed_spec")
 
 app = group("List, add, remove, import and export feeds.")
 
@@ -48,31 +45,15 @@ def feeds_add(
     from monitor.pipeline import check_feed
 
     with errors():
-        spec = _feed_spec(url=url, name=name, interval=interval, command="feeds add")
+        spec = new_feed_spec(url=url, name=name, interval=interval)
     with open_app(ctx) as application:
         if check:
-            found = check_feed(url=spec.url, fetcher=application.stages.fetcher)
+            found = check_feed(url=spec.url, fetcher=application.fetcher)
             console.print(f"{spec.url}: a feed with {len(found.entries)} entries", highlight=False)
         application.store.add_feed(
             name=spec.name, url=spec.url, interval_seconds=int(spec.interval)
         )
     console.print(f"added feed {spec.name!r}: {spec.url} every {interval}")
-
-
-def _feed_spec(*, url: str, name: str | None, interval: str, command: str) -> FeedSpec:
-    """The feed as the config would hold it; a bad value is one line naming it."""
-    try:
-        return FeedSpec(
-            name=name or urlsplit(url).hostname or url, url=url, interval=parse_duration(interval)
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "feed"
-        raise ConfigError(
-            f"{command}: {where}: {first['msg'].removeprefix('Value error, ')}"
-        ) from None
-    except ValueError as exc:
-        raise ConfigError(f"{command}: interval: {exc}") from None
 
 
 @app.command("remove")
@@ -113,7 +94,7 @@ def feeds_import_opml(
             if url in known:
                 continue
             try:
-                spec = _feed_spec(url=url, name=name, interval=interval, command="skipped")
+                spec = new_feed_spec(url=url, name=name, interval=interval, command="skipped")
                 application.store.add_feed(
                     name=spec.name, url=spec.url, interval_seconds=int(spec.interval)
                 )

@@ -86,9 +86,7 @@ class FeedQueries:
     def set_feed_enabled(self, *, feed_id: int, enabled: bool) -> Feed:
         """Pause or resume a feed (the feeds page); a resumed feed is due at once."""
         with self._write() as s:
-            feed = s.get(Feed, feed_id)
-            if feed is None:
-                raise NotFound(f"store: no feed with id {feed_id}")
+            feed = get_feed(s, feed_id)
             feed.enabled = enabled
             if enabled:
                 feed.next_check_at = utcnow()
@@ -121,10 +119,7 @@ class FeedQueries:
 
     def feed(self, feed_id: int) -> Feed:
         with self._read() as s:
-            feed = s.get(Feed, feed_id)
-        if feed is None:
-            raise NotFound(f"store: no feed with id {feed_id}")
-        return feed
+            return get_feed(s, feed_id)
 
     def due_feeds(self, *, now: datetime) -> list[Feed]:
         with self._read() as s:

@@ -18,6 +18,7 @@ from sqlalchemy import delete, text
 from sqlmodel import Session, col, select
 
 from monitor.models import Entry, PendingEntry
+from monitor.store.rows import driver_connection
 
 # A worker whose heartbeat is older than this is not counted as alive (Procrastinate's own
 # stalled-worker timeout is the same figure by default).
@@ -82,7 +83,7 @@ class QueueQueries:
         with self._write() as s:
             ids = [i for i in s.exec(query).all() if i is not None]
             if ids:
-                then(s.connection().connection.driver_connection, ids)
+                then(driver_connection(s), ids)
             return ids
 
     def forget_entry(self, pending_id: int) -> None:
