@@ -26,10 +26,10 @@ run: $(VENV)/.installed
 ## test: install with dev extras, lint, type-check and run the whole suite (on SQLite, and
 ## again on PostgreSQL when MONITOR_TEST_DATABASE_URL names a server: see .ci/postgres.sh)
 test: $(VENV)/.installed-dev lint
-	MONITOR_TEST_DATABASE_URL= $(BIN)/pytest -q
+	MONITOR_TEST_DATABASE_URL= $(BIN)/pytest -q --durations=10
 	@if [ -n "$$MONITOR_TEST_DATABASE_URL" ]; then \
 	  echo "--- the suite again on PostgreSQL at $${MONITOR_TEST_DATABASE_URL##*@}"; \
-	  $(BIN)/pytest -q; \
+	  $(BIN)/pytest -q --durations=10; \
 	fi
 
 lint: $(VENV)/.installed-dev

@@ -27,10 +27,62 @@ SEEDS = support.SEEDS
 TEST_DATABASE_URL = os.environ.get("MONITOR_TEST_DATABASE_URL")
 _created_databases: list[str] = []
 
+DATABASE_FREE = frozenset(
+    {  # modules whose tests never open the database under test (``database_url``): the
+        # PostgreSQL pass would run them exactly as the SQLite pass did, so it leaves them out
+        "test_alert_errors.py",
+        "test_architecture.py",
+        "test_article_reasons.py",
+        "test_classify.py",
+        "test_docs.py",
+        "test_export.py",
+        "test_extract.py",
+        "test_feeds.py",
+        "test_fetch.py",
+        "test_fuzz.py",
+        "test_links.py",
+        "test_masking.py",
+        "test_serve.py",
+        "test_store_errors.py",
+        "test_support.py",
+    }
+)
+_running_database_free: list[str] = []  # the node id of a running DATABASE_FREE test, if any
+
+
+class DatabaseFreeError(AssertionError):
+    """A test of a DATABASE_FREE module asked for the database under test."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, leave out the DATABASE_FREE modules (they ran on the SQLite pass)."""
+    if not TEST_DATABASE_URL:
+        return
+    free = [item for item in items if item.path.name in DATABASE_FREE]
+    if free:
+        config.hook.pytest_deselected(items=free)
+        items[:] = [item for item in items if item.path.name not in DATABASE_FREE]
+
+
+@pytest.fixture(autouse=True)
+def _database_free_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Keeps DATABASE_FREE honest: ``database_url`` refuses a test of those modules."""
+    if request.node.path.name not in DATABASE_FREE:
+        yield
+        return
+    _running_database_free.append(request.node.nodeid)
+    yield
+    _running_database_free.clear()
+
 
 def database_url(tmp_path: Path, name: str = "monitor") -> str:
     """A fresh, empty database for this test: SQLite in tmp_path, or a new PostgreSQL database
     on the server named by MONITOR_TEST_DATABASE_URL (the same name gives the same database)."""
+    if _running_database_free:
+        raise DatabaseFreeError(
+            f"{_running_database_free[0]} opens the database under test: take its module out of "
+            "DATABASE_FREE in tests/conftest.py so the PostgreSQL pass runs it"
+        )
     if not TEST_DATABASE_URL:
         return f"sqlite:///{tmp_path / name}.db"
     db = "t_" + hashlib.sha256(f"{tmp_path}/{name}".encode()).hexdigest()[:20]
@@ -43,6 +95,16 @@ def database_url(tmp_path: Path, name: str = "monitor") -> str:
 
 def _admin(*statements: str) -> None:
     admin(TEST_DATABASE_URL or "", *statements)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One model cache for the session: tests that do not name their own cache folder build
+    the seeds model once instead of once per test (about 2 s each)."""
+    folder = tmp_path_factory.mktemp("model-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(support.MODEL_CACHE_ENV, str(folder))
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -116,7 +178,7 @@ def publish(
 def make_settings(tmp_path: Path, *, feeds: list[dict[str, object]], **fetch: object) -> Settings:
     return Settings(
         storage={"url": database_url(tmp_path)},
-        classifier={"seeds": str(SEEDS), "cache_dir": str(tmp_path / "model")},
+        classifier={"seeds": str(SEEDS), "cache_dir": str(support.default_model_cache(tmp_path))},
         fetch={"timeout": 3, "allow_private_networks": True, **fetch},
         scheduler={"tick": 0.2, "workers": 4, "extract_processes": 0},
         feeds=feeds,

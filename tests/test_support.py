@@ -3,13 +3,14 @@ config ``monitor`` itself loads."""
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from monitor.settings import load_settings
-from tests.support import SEEDS, write_config
+from tests.support import MODEL_CACHE_ENV, SEEDS, write_config
 from tests.support.config import ConfigValueError, toml_value
 
 VALUES = {  # value → what tomllib reads back
@@ -52,7 +53,8 @@ def test_the_whole_config_reads_back_and_loads(tmp_path: Path) -> None:
     )
     assert path == tmp_path / "monitor.toml"
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    assert data["classifier"] == {"seeds": str(SEEDS), "cache_dir": str(tmp_path / "model")}
+    model = os.environ.get(MODEL_CACHE_ENV) or str(tmp_path / "model")
+    assert data["classifier"] == {"seeds": str(SEEDS), "cache_dir": model}
     assert data["fetch"] == {"timeout": "3s", "allow_private_networks": True}
     assert [f["name"] for f in data["feeds"]] == ["Local news", 'Quoted "B"']
     assert {f["interval"] for f in data["feeds"]} == {"1h"}

@@ -7,6 +7,7 @@ names exactly the keys its config has."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -14,6 +15,9 @@ SEEDS = Path(__file__).resolve().parents[2] / "seed_articles"
 CONFIG_NAME = "monitor.toml"
 DEFAULT_FETCH: Mapping[str, object] = {"timeout": "3s", "allow_private_networks": True}
 Table = Mapping[str, object]
+MODEL_CACHE_ENV = "MONITOR_TEST_MODEL_CACHE"
+"""Names one model cache folder shared by every config a test run writes (the cache is keyed by a
+hash of the seeds, judgements and classifier code, so sharing it only skips identical builds)."""
 
 
 class ConfigValueError(TypeError):
@@ -56,6 +60,13 @@ def config_path(path_or_dir: Path) -> Path:
     return path_or_dir / CONFIG_NAME if path_or_dir.is_dir() else path_or_dir
 
 
+def default_model_cache(folder: Path) -> Path:
+    """The folder named by ``MONITOR_TEST_MODEL_CACHE`` when set (the test session sets it), else
+    ``model`` in ``folder``."""
+    shared = os.environ.get(MODEL_CACHE_ENV)
+    return Path(shared) if shared else folder / "model"
+
+
 def write_config(
     path_or_dir: Path,
     *,
@@ -75,7 +86,7 @@ def write_config(
     when it is a folder. ``cache_dir`` defaults to ``model`` beside the file; ``alerts`` are the
     ``[alerts] urls`` (left out when None); ``extra`` adds further tables by name."""
     path = config_path(path_or_dir)
-    model = path.parent / "model" if cache_dir is None else cache_dir
+    model = default_model_cache(path.parent) if cache_dir is None else cache_dir
     tables: dict[str, Table] = {
         "storage": {"url": storage},
         "classifier": {"seeds": seeds, "cache_dir": model},
